@@ -1,0 +1,241 @@
+package dynamo
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/loyalty-functions/loyalty/shared/loyalty"
+)
+
+// Attribute names are short because the account item is written on every
+// point movement and DynamoDB bills writes by item size.
+const (
+	aBalance  = "bal"
+	aLifetime = "life"
+	aLots     = "lots"
+	aDeficit  = "def"
+	aDebt     = "debt"
+	aTier     = "tier"
+	aNextExp  = "nx"
+	aDueOn    = "due"
+	aCreated  = "cr"
+	aActivity = "la"
+	aVersion  = "ver"
+	aFP       = "fp"
+	aReversed = "rev"
+	aState    = "st"
+	aChanged  = "chg"
+)
+
+// accountRecord is the stored shape of loyalty.Account.
+type accountRecord struct {
+	PK       string           `dynamodbav:"pk"`
+	SK       string           `dynamodbav:"sk"`
+	Balance  int64            `dynamodbav:"bal"`
+	Lifetime int64            `dynamodbav:"life"`
+	Lots     map[string]int64 `dynamodbav:"lots"`
+	Deficit  int64            `dynamodbav:"def"`
+	Debt     int64            `dynamodbav:"debt"`
+	Tier     string           `dynamodbav:"tier"`
+	NextExp  string           `dynamodbav:"nx,omitempty"`
+	DueOn    string           `dynamodbav:"due,omitempty"`
+	DueKey   string           `dynamodbav:"dk,omitempty"`
+	Created  time.Time        `dynamodbav:"cr"`
+	Activity time.Time        `dynamodbav:"la"`
+	Version  int64            `dynamodbav:"ver"`
+}
+
+func accountItem(a loyalty.Account) (map[string]types.AttributeValue, error) {
+	r := accountRecord{PK: memberPK(a.MemberID), SK: skAccount, Balance: int64(a.Balance), Lifetime: int64(a.Lifetime),
+		Lots: map[string]int64{}, Deficit: int64(a.Deficit), Debt: int64(a.Debt), Tier: a.Tier,
+		NextExp: string(a.NextExpiry()), DueOn: string(a.DueOn), Created: a.CreatedAt.UTC(), Activity: a.LastActivity.UTC(), Version: a.Version}
+	for _, l := range a.Lots {
+		r.Lots[string(l.Expires)] = int64(l.Points)
+	}
+	if a.DueOn != "" {
+		r.DueKey = DueKey(a.DueOn, DueShard(a.MemberID))
+	}
+	return attributevalue.MarshalMap(r)
+}
+
+func decodeAccount(item map[string]types.AttributeValue) (loyalty.Account, error) {
+	var r accountRecord
+	if err := attributevalue.UnmarshalMap(item, &r); err != nil {
+		return loyalty.Account{}, fmt.Errorf("decode account: %w", err)
+	}
+	id, ok := memberFromPK(r.PK)
+	if !ok || r.SK != skAccount {
+		return loyalty.Account{}, fmt.Errorf("decode account: item %s/%s is not an account", r.PK, r.SK)
+	}
+	a := loyalty.Account{MemberID: id, Balance: loyalty.Points(r.Balance), Lifetime: loyalty.Points(r.Lifetime),
+		Deficit: loyalty.Points(r.Deficit), Debt: loyalty.Points(r.Debt), Tier: r.Tier, DueOn: loyalty.Date(r.DueOn),
+		CreatedAt: r.Created, LastActivity: r.Activity, Version: r.Version}
+	for d, p := range r.Lots {
+		if p != 0 {
+			a.Lots = append(a.Lots, loyalty.Lot{Expires: loyalty.Date(d), Points: loyalty.Points(p)})
+		}
+	}
+	sortLots(a.Lots)
+	return a, nil
+}
+
+func sortLots(l []loyalty.Lot) {
+	for i := 1; i < len(l); i++ {
+		for j := i; j > 0 && l[j].Expires < l[j-1].Expires; j-- {
+			l[j], l[j-1] = l[j-1], l[j]
+		}
+	}
+}
+
+// entryRecord is the stored shape of loyalty.Entry.
+type entryRecord struct {
+	PK           string           `dynamodbav:"pk"`
+	SK           string           `dynamodbav:"sk"`
+	Kind         string           `dynamodbav:"k"`
+	Delta        int64            `dynamodbav:"d"`
+	At           time.Time        `dynamodbav:"at"`
+	Lots         map[string]int64 `dynamodbav:"lots,omitempty"`
+	DeficitDelta int64            `dynamodbav:"dd,omitempty"`
+	DebtDelta    int64            `dynamodbav:"db,omitempty"`
+	Ref          string           `dynamodbav:"ref,omitempty"`
+	Reason       string           `dynamodbav:"rsn,omitempty"`
+	Actor        string           `dynamodbav:"act,omitempty"`
+	SpendMinor   *int64           `dynamodbav:"sp,omitempty"`
+	Currency     string           `dynamodbav:"cur,omitempty"`
+	Earned       int64            `dynamodbav:"earn,omitempty"`
+	Reversed     int64            `dynamodbav:"rev"`
+	RedemptionID string           `dynamodbav:"rid,omitempty"`
+	Rules        []ruleRecord     `dynamodbav:"rules,omitempty"`
+	Fingerprint  string           `dynamodbav:"fp"`
+}
+
+type ruleRecord struct {
+	Rule   string `dynamodbav:"r"`
+	Points int64  `dynamodbav:"p"`
+}
+
+func entryItem(e loyalty.Entry) (map[string]types.AttributeValue, error) {
+	r := entryRecord{PK: memberPK(e.MemberID), SK: entrySK(e.Key), Kind: string(e.Kind), Delta: int64(e.Delta), At: e.At.UTC(),
+		DeficitDelta: int64(e.DeficitDelta), DebtDelta: int64(e.DebtDelta), Ref: e.Ref, Reason: e.Reason, Actor: e.Actor,
+		Earned: int64(e.Earned), Reversed: int64(e.Reversed), RedemptionID: e.RedemptionID, Fingerprint: e.Fingerprint}
+	if len(e.Lots) > 0 {
+		r.Lots = map[string]int64{}
+		for _, l := range e.Lots {
+			r.Lots[string(l.Expires)] += int64(l.Points)
+		}
+	}
+	if e.Spend != nil {
+		m := e.Spend.Minor
+		r.SpendMinor, r.Currency = &m, e.Spend.Currency
+	}
+	for _, rr := range e.Rules {
+		r.Rules = append(r.Rules, ruleRecord{Rule: rr.Rule, Points: int64(rr.Points)})
+	}
+	return attributevalue.MarshalMap(r)
+}
+
+func decodeEntry(item map[string]types.AttributeValue) (loyalty.Entry, error) {
+	var r entryRecord
+	if err := attributevalue.UnmarshalMap(item, &r); err != nil {
+		return loyalty.Entry{}, fmt.Errorf("decode entry: %w", err)
+	}
+	id, _ := memberFromPK(r.PK)
+	e := loyalty.Entry{MemberID: id, Key: r.SK[len(prefixEntry):], Kind: loyalty.EntryKind(r.Kind), Delta: loyalty.Points(r.Delta),
+		At: r.At, DeficitDelta: loyalty.Points(r.DeficitDelta), DebtDelta: loyalty.Points(r.DebtDelta), Ref: r.Ref,
+		Reason: r.Reason, Actor: r.Actor, Earned: loyalty.Points(r.Earned), Reversed: loyalty.Points(r.Reversed),
+		RedemptionID: r.RedemptionID, Fingerprint: r.Fingerprint}
+	for d, p := range r.Lots {
+		e.Lots = append(e.Lots, loyalty.Lot{Expires: loyalty.Date(d), Points: loyalty.Points(p)})
+	}
+	sortLots(e.Lots)
+	if r.SpendMinor != nil {
+		e.Spend = &loyalty.Money{Minor: *r.SpendMinor, Currency: r.Currency}
+	}
+	for _, rr := range r.Rules {
+		e.Rules = append(e.Rules, loyalty.RuleResult{Rule: rr.Rule, Points: loyalty.Points(rr.Points)})
+	}
+	return e, nil
+}
+
+// redemptionRecord is the stored shape of loyalty.Redemption.
+type redemptionRecord struct {
+	PK         string           `dynamodbav:"pk"`
+	SK         string           `dynamodbav:"sk"`
+	RewardID   string           `dynamodbav:"rw"`
+	RewardName string           `dynamodbav:"name"`
+	Cost       int64            `dynamodbav:"cost"`
+	Code       string           `dynamodbav:"code"`
+	State      string           `dynamodbav:"st"`
+	IssuedAt   time.Time        `dynamodbav:"iss"`
+	ValidUntil string           `dynamodbav:"vu,omitempty"`
+	ChangedAt  time.Time        `dynamodbav:"chg"`
+	EntryKey   string           `dynamodbav:"ek"`
+	Lots       map[string]int64 `dynamodbav:"lots,omitempty"`
+}
+
+func redemptionItem(r loyalty.Redemption) (map[string]types.AttributeValue, error) {
+	rec := redemptionRecord{PK: memberPK(r.MemberID), SK: redemptionSK(r.ID), RewardID: r.RewardID, RewardName: r.RewardName,
+		Cost: int64(r.Cost), Code: r.Code, State: string(r.State), IssuedAt: r.IssuedAt.UTC(), ValidUntil: string(r.ValidUntil),
+		ChangedAt: r.ChangedAt.UTC(), EntryKey: r.EntryKey}
+	if len(r.Lots) > 0 {
+		rec.Lots = map[string]int64{}
+		for _, l := range r.Lots {
+			rec.Lots[string(l.Expires)] += int64(l.Points)
+		}
+	}
+	return attributevalue.MarshalMap(rec)
+}
+
+func decodeRedemption(item map[string]types.AttributeValue) (loyalty.Redemption, error) {
+	var rec redemptionRecord
+	if err := attributevalue.UnmarshalMap(item, &rec); err != nil {
+		return loyalty.Redemption{}, fmt.Errorf("decode redemption: %w", err)
+	}
+	id, _ := memberFromPK(rec.PK)
+	r := loyalty.Redemption{ID: rec.SK[len(prefixRedemption):], MemberID: id, RewardID: rec.RewardID, RewardName: rec.RewardName,
+		Cost: loyalty.Points(rec.Cost), Code: rec.Code, State: loyalty.RedemptionState(rec.State), IssuedAt: rec.IssuedAt,
+		ValidUntil: loyalty.Date(rec.ValidUntil), ChangedAt: rec.ChangedAt, EntryKey: rec.EntryKey}
+	for d, p := range rec.Lots {
+		r.Lots = append(r.Lots, loyalty.Lot{Expires: loyalty.Date(d), Points: loyalty.Points(p)})
+	}
+	sortLots(r.Lots)
+	return r, nil
+}
+
+// rewardRecord is the stored shape of loyalty.Reward.
+type rewardRecord struct {
+	PK        string `dynamodbav:"pk"`
+	SK        string `dynamodbav:"sk"`
+	Name      string `dynamodbav:"name"`
+	Kind      string `dynamodbav:"kind"`
+	Cost      int64  `dynamodbav:"cost"`
+	ValueMin  *int64 `dynamodbav:"vmin,omitempty"`
+	ValueCur  string `dynamodbav:"vcur,omitempty"`
+	ValidDays int    `dynamodbav:"vd"`
+	Active    bool   `dynamodbav:"act"`
+}
+
+func rewardItem(r loyalty.Reward) (map[string]types.AttributeValue, error) {
+	rec := rewardRecord{PK: pkCatalog, SK: rewardSK(r.ID), Name: r.Name, Kind: string(r.Kind), Cost: int64(r.Cost), ValidDays: r.ValidDays, Active: r.Active}
+	if r.Value != nil {
+		v := r.Value.Minor
+		rec.ValueMin, rec.ValueCur = &v, r.Value.Currency
+	}
+	return attributevalue.MarshalMap(rec)
+}
+
+func decodeReward(item map[string]types.AttributeValue) (loyalty.Reward, error) {
+	var rec rewardRecord
+	if err := attributevalue.UnmarshalMap(item, &rec); err != nil {
+		return loyalty.Reward{}, fmt.Errorf("decode reward: %w", err)
+	}
+	r := loyalty.Reward{ID: rec.SK[len(prefixReward):], Name: rec.Name, Kind: loyalty.RewardKind(rec.Kind), Cost: loyalty.Points(rec.Cost),
+		ValidDays: rec.ValidDays, Active: rec.Active}
+	if rec.ValueMin != nil {
+		r.Value = &loyalty.Money{Minor: *rec.ValueMin, Currency: rec.ValueCur}
+	}
+	return r, nil
+}

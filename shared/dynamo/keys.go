@@ -1,0 +1,56 @@
+package dynamo
+
+import (
+	"fmt"
+	"hash/fnv"
+	"strings"
+
+	"github.com/loyalty-functions/loyalty/shared/loyalty"
+)
+
+// Key formats of the table. Every item of a member lives in the member's
+// partition, so a member's account, ledger and redemptions are one Query away
+// and a transaction touches one partition:
+//
+//	pk               sk            item
+//	M#<member>       A             account: balance, lots, version (hot, kept small)
+//	M#<member>       L#<key>       ledger entry, keyed by its idempotency key
+//	M#<member>       R#<id>        redemption (issued reward and its code)
+//	CATALOG          RW#<id>       reward of the catalog
+//
+// The due index (dk) holds "DUE#<day>#<shard>" on accounts that have lots to
+// expire; only accounts carry it, and only while they hold expiring lots.
+const (
+	prefixMember     = "M#"
+	skAccount        = "A"
+	prefixEntry      = "L#"
+	prefixRedemption = "R#"
+	pkCatalog        = "CATALOG"
+	prefixReward     = "RW#"
+	prefixDue        = "DUE#"
+)
+
+// DueShards is how many partitions one day of the due index spreads over.
+const DueShards = 16
+
+func memberPK(id loyalty.MemberID) string { return prefixMember + string(id) }
+func entrySK(key string) string          { return prefixEntry + key }
+func redemptionSK(id string) string      { return prefixRedemption + id }
+func rewardSK(id string) string          { return prefixReward + id }
+
+func memberFromPK(pk string) (loyalty.MemberID, bool) {
+	id, ok := strings.CutPrefix(pk, prefixMember)
+	return loyalty.MemberID(id), ok
+}
+
+// DueShard is the shard of the due index a member's account goes to.
+func DueShard(id loyalty.MemberID) int {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return int(h.Sum32() % DueShards)
+}
+
+// DueKey is the due-index partition of one day and shard.
+func DueKey(day loyalty.Date, shard int) string {
+	return fmt.Sprintf("%s%s#%02d", prefixDue, day, shard)
+}

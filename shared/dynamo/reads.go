@@ -1,0 +1,255 @@
+package dynamo
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/loyalty-functions/loyalty/shared/loyalty"
+)
+
+func (s *Store) get(ctx context.Context, pk, sk string, consistent bool) (map[string]types.AttributeValue, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: s.key(pk, sk),
+		ConsistentRead: aws.Bool(consistent), ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
+	if err != nil {
+		return nil, s.classify(err, "get %s/%s", pk, sk)
+	}
+	var n int64
+	if out.Item != nil {
+		n = 1
+	}
+	if out.ConsumedCapacity != nil {
+		s.meterRead(n, *out.ConsumedCapacity)
+	} else {
+		s.meterRead(n)
+	}
+	return out.Item, nil
+}
+
+// Account implements loyalty.Store.
+func (s *Store) Account(ctx context.Context, id loyalty.MemberID) (loyalty.Account, error) {
+	item, err := s.get(ctx, memberPK(id), skAccount, true)
+	if err != nil {
+		return loyalty.Account{}, err
+	}
+	if item == nil {
+		return loyalty.Account{}, loyalty.Errorf(loyalty.CodeNotFound, "member %s is not enrolled", id)
+	}
+	return decodeAccount(item)
+}
+
+// Entry implements loyalty.Store.
+func (s *Store) Entry(ctx context.Context, id loyalty.MemberID, key string) (loyalty.Entry, error) {
+	item, err := s.get(ctx, memberPK(id), entrySK(key), true)
+	if err != nil {
+		return loyalty.Entry{}, err
+	}
+	if item == nil {
+		return loyalty.Entry{}, loyalty.Errorf(loyalty.CodeNotFound, "no ledger entry %s", key)
+	}
+	return decodeEntry(item)
+}
+
+// Redemption implements loyalty.Store.
+func (s *Store) Redemption(ctx context.Context, id loyalty.MemberID, redemptionID string) (loyalty.Redemption, error) {
+	item, err := s.get(ctx, memberPK(id), redemptionSK(redemptionID), true)
+	if err != nil {
+		return loyalty.Redemption{}, err
+	}
+	if item == nil {
+		return loyalty.Redemption{}, loyalty.Errorf(loyalty.CodeNotFound, "no redemption %s", redemptionID)
+	}
+	return decodeRedemption(item)
+}
+
+// Reward implements loyalty.Store.
+func (s *Store) Reward(ctx context.Context, id string) (loyalty.Reward, error) {
+	item, err := s.get(ctx, pkCatalog, rewardSK(id), false)
+	if err != nil {
+		return loyalty.Reward{}, err
+	}
+	if item == nil {
+		return loyalty.Reward{}, loyalty.Errorf(loyalty.CodeNotFound, "no reward %s", id)
+	}
+	return decodeReward(item)
+}
+
+// PutReward adds or replaces a catalog item.
+func (s *Store) PutReward(ctx context.Context, r loyalty.Reward) error {
+	item, err := rewardItem(r)
+	if err != nil {
+		return err
+	}
+	out, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item, ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
+	if err != nil {
+		return s.classify(err, "put reward %s", r.ID)
+	}
+	if out.ConsumedCapacity != nil {
+		s.meter(*out.ConsumedCapacity)
+	}
+	return nil
+}
+
+// Rewards lists the catalog, ordered by id.
+func (s *Store) Rewards(ctx context.Context) ([]loyalty.Reward, error) {
+	items, err := s.queryAll(ctx, pkCatalog, prefixReward)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]loyalty.Reward, 0, len(items))
+	for _, it := range items {
+		r, err := decodeReward(it)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// Enrol implements loyalty.Store: it creates the account once.
+func (s *Store) Enrol(ctx context.Context, id loyalty.MemberID, now time.Time) (loyalty.Account, error) {
+	a := loyalty.NewAccount(id, now)
+	a.Version = 1
+	item, err := accountItem(a)
+	if err != nil {
+		return loyalty.Account{}, err
+	}
+	out, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item,
+		ConditionExpression: aws.String("attribute_not_exists(pk)"), ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case errors.As(err, &ccf):
+		return s.Account(ctx, id)
+	case err != nil:
+		return loyalty.Account{}, s.classify(err, "enrol member %s", id)
+	}
+	if out.ConsumedCapacity != nil {
+		s.meter(*out.ConsumedCapacity)
+	}
+	return a, nil
+}
+
+// queryAll reads every item of a partition whose sort key has prefix.
+func (s *Store) queryAll(ctx context.Context, pk, prefix string) ([]map[string]types.AttributeValue, error) {
+	kc := expression.Key("pk").Equal(expression.Value(pk)).And(expression.Key("sk").BeginsWith(prefix))
+	ex, err := expression.NewBuilder().WithKeyCondition(kc).Build()
+	if err != nil {
+		return nil, fmt.Errorf("build query: %w", err)
+	}
+	in := &dynamodb.QueryInput{TableName: &s.table, KeyConditionExpression: ex.KeyCondition(),
+		ExpressionAttributeNames: ex.Names(), ExpressionAttributeValues: ex.Values(), ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal}
+	var items []map[string]types.AttributeValue
+	p := dynamodb.NewQueryPaginator(s.client, in)
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, s.classify(err, "query %s %s*", pk, prefix)
+		}
+		s.mu.Lock()
+		s.consumed.Queries++
+		s.mu.Unlock()
+		if out.ConsumedCapacity != nil {
+			s.meterRead(int64(out.Count), *out.ConsumedCapacity)
+		} else {
+			s.meterRead(int64(out.Count))
+		}
+		items = append(items, out.Items...)
+	}
+	return items, nil
+}
+
+// Ledger returns all of a member's ledger entries, oldest first.
+func (s *Store) Ledger(ctx context.Context, id loyalty.MemberID) ([]loyalty.Entry, error) {
+	items, err := s.queryAll(ctx, memberPK(id), prefixEntry)
+	if err != nil {
+		return nil, err
+	}
+	entries := make([]loyalty.Entry, 0, len(items))
+	for _, it := range items {
+		e, err := decodeEntry(it)
+		if err != nil {
+			return nil, err
+		}
+		entries = append(entries, e)
+	}
+	sort.Slice(entries, func(i, j int) bool {
+		if !entries[i].At.Equal(entries[j].At) {
+			return entries[i].At.Before(entries[j].At)
+		}
+		return entries[i].Key < entries[j].Key
+	})
+	return entries, nil
+}
+
+type cursor struct {
+	At  time.Time `json:"t"`
+	Key string    `json:"k"`
+}
+
+// ErrBadCursor is returned for a cursor this store did not hand out.
+var ErrBadCursor = loyalty.Invalid("cursor", "the cursor is not valid")
+
+// Activity returns one page of a member's ledger, newest first, and the
+// opaque cursor of the next page ("" on the last page).
+//
+// Ledger entries are keyed by their idempotency key so that a replay can
+// never write twice; the time order is therefore made here, from one Query
+// of the member's ledger. That keeps each accrual free of index writes at
+// the price of reading the whole ledger per page.
+func (s *Store) Activity(ctx context.Context, id loyalty.MemberID, after string, limit int) ([]loyalty.Entry, string, error) {
+	var from *cursor
+	if after != "" {
+		b, err := base64.RawURLEncoding.DecodeString(after)
+		var c cursor
+		if err != nil || json.Unmarshal(b, &c) != nil || c.Key == "" {
+			return nil, "", ErrBadCursor
+		}
+		from = &c
+	}
+	all, err := s.Ledger(ctx, id)
+	if err != nil {
+		return nil, "", err
+	}
+	var page []loyalty.Entry
+	for i := len(all) - 1; i >= 0; i-- {
+		e := all[i]
+		if from != nil && !(e.At.Before(from.At) || (e.At.Equal(from.At) && e.Key < from.Key)) {
+			continue
+		}
+		if len(page) == limit {
+			last := page[len(page)-1]
+			b, _ := json.Marshal(cursor{At: last.At, Key: last.Key})
+			return page, base64.RawURLEncoding.EncodeToString(b), nil
+		}
+		page = append(page, e)
+	}
+	return page, "", nil
+}
+
+// Redemptions lists a member's redemptions, newest first.
+func (s *Store) Redemptions(ctx context.Context, id loyalty.MemberID) ([]loyalty.Redemption, error) {
+	items, err := s.queryAll(ctx, memberPK(id), prefixRedemption)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]loyalty.Redemption, 0, len(items))
+	for _, it := range items {
+		r, err := decodeRedemption(it)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].IssuedAt.After(out[j].IssuedAt) })
+	return out, nil
+}

@@ -1,0 +1,61 @@
+package loyalty
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"time"
+)
+
+// EntryKind says what moved the points.
+type EntryKind string
+
+const (
+	KindAccrual          EntryKind = "accrual"
+	KindRedemption       EntryKind = "redemption"
+	KindRedemptionCancel EntryKind = "redemption_cancel"
+	KindReversal         EntryKind = "reversal"
+	KindAdjustment       EntryKind = "adjustment"
+	KindExpiry           EntryKind = "expiry"
+)
+
+// Entry is one line of a member's ledger. It is written once, in the same
+// transaction as the account change it describes, under its idempotency Key;
+// only Reversed changes later, when a refund claws the entry back.
+type Entry struct {
+	MemberID     MemberID     `json:"memberId"`
+	Key          string       `json:"key"`
+	Kind         EntryKind    `json:"kind"`
+	Delta        Points       `json:"delta"` // change of the balance
+	At           time.Time    `json:"at"`
+	Lots         []Lot        `json:"lots,omitempty"` // lot changes, signed
+	DeficitDelta Points       `json:"deficitDelta,omitempty"`
+	DebtDelta    Points       `json:"debtDelta,omitempty"`
+	Ref          string       `json:"ref,omitempty"`    // purchase, reward or original entry
+	Reason       string       `json:"reason,omitempty"` // why: adjustment reason, expiry day
+	Actor        string       `json:"actor,omitempty"`  // who asked: member, partner:<id>, ops:<name>, job:<name>
+	Spend        *Money       `json:"spend,omitempty"`  // accruals: what was spent
+	Earned       Points       `json:"earned,omitempty"` // credits: points earned, what a reversal can claw back
+	Reversed     Points       `json:"reversed,omitempty"`
+	RedemptionID string       `json:"redemptionId,omitempty"`
+	Rules        []RuleResult `json:"rules,omitempty"` // how the points were computed
+	Fingerprint  string       `json:"-"`
+}
+
+// RuleResult explains one rule's share of an accrual.
+type RuleResult struct {
+	Rule   string `json:"rule"`
+	Points Points `json:"points"`
+}
+
+// Fingerprint hashes the parts of a request that make it the same request.
+// A replay with the same key and fingerprint returns the first result; the
+// same key with another fingerprint is refused.
+func Fingerprint(parts ...any) string {
+	b, err := json.Marshal(parts)
+	if err != nil {
+		panic("loyalty: fingerprint of unmarshalable value: " + err.Error())
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}

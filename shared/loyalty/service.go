@@ -1,0 +1,234 @@
+package loyalty
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Op is one idempotent change to one member, handed to the store.
+type Op struct {
+	Member      MemberID
+	Key         string // ledger key; an entry with this key is the op's result forever
+	Fingerprint string // what makes a retry the same request
+	// Plan computes the change from the member's current account. exists is
+	// false for a member the store has never seen. The store may call Plan
+	// again after a concurrent write.
+	Plan func(acct Account, exists bool) (Change, error)
+	// Credit, when set, is the entry Plan returns for an account that exists,
+	// has no deficit or debt, has tier CreditTier and holds a lot expiring no
+	// later than the credit's lot. The store may then write it without reading
+	// the account first, which is what makes an accrual one round trip.
+	Credit     *Entry
+	CreditTier string
+}
+
+// Result is the outcome of an op: the ledger entry written by the first
+// delivery, and whether this call was a replay that changed nothing.
+type Result struct {
+	Entry    Entry
+	Replayed bool
+}
+
+// Store is the storage port. Implementations write each Change in one
+// transaction: the entry only if its key is new, the account only if it did
+// not change since it was read.
+type Store interface {
+	// Apply runs op. A replay of op.Key with the same fingerprint returns the
+	// first entry; with another fingerprint it fails with CodeIdempotencyReuse.
+	// Errors: whatever Plan returns, CodeIdempotencyReuse, CodeUnavailable.
+	Apply(ctx context.Context, op Op) (Result, error)
+	// Account returns the member's account; CodeNotFound if there is none.
+	Account(ctx context.Context, id MemberID) (Account, error)
+	// Entry returns one ledger entry; CodeNotFound if there is none.
+	Entry(ctx context.Context, id MemberID, key string) (Entry, error)
+	// Redemption returns one redemption; CodeNotFound if there is none.
+	Redemption(ctx context.Context, id MemberID, redemptionID string) (Redemption, error)
+	// Reward returns a catalog item; CodeNotFound if there is none.
+	Reward(ctx context.Context, id string) (Reward, error)
+	// Enrol creates the member's account if it does not exist yet and returns it.
+	Enrol(ctx context.Context, id MemberID, now time.Time) (Account, error)
+}
+
+// Service carries out the loyalty operations against a Store.
+type Service struct {
+	Store   Store
+	Program *Program
+	Clock   Clock
+}
+
+// Ledger key prefixes keep operations of different kinds from colliding on
+// a member's keys.
+const (
+	keyPurchase   = "p:"
+	keyRedemption = "r:"
+	keyCancel     = "c:"
+	keyReversal   = "x:"
+	keyAdjustment = "a:"
+	keyExpiry     = "e:"
+)
+
+// PurchaseKey is the ledger key of a partner's purchase event.
+func PurchaseKey(partner, eventID string) string { return keyPurchase + partner + ":" + eventID }
+
+// Accrue credits the points a purchase earns, exactly once per Key.
+// Errors: CodeInvalid, CodeIdempotencyReuse, CodeUnavailable.
+func (s *Service) Accrue(ctx context.Context, p Purchase) (Result, error) {
+	now := s.Clock.Now()
+	if err := p.Validate(now); err != nil {
+		return Result{}, err
+	}
+	earned, err := s.Program.BasePoints(p.Spend)
+	if err != nil {
+		return Result{}, err
+	}
+	rules := []RuleResult{{Rule: "base", Points: earned}}
+	plan := func(acct Account, exists bool) (Change, error) {
+		return PlanAccrual(acct, s.Program, p, earned, rules, now)
+	}
+	// The entry PlanAccrual gives on a plain account, for the one-trip write.
+	plain := Account{MemberID: p.MemberID, CreatedAt: now, Version: 1, Lots: []Lot{{Expires: "0000-01-01", Points: 1}}}
+	c, err := plan(plain, true)
+	if err != nil {
+		return Result{}, err
+	}
+	op := Op{Member: p.MemberID, Key: p.Key, Plan: plan, Credit: &c.Entry,
+		Fingerprint: Fingerprint("accrual", p.MemberID, p.Ref, p.Spend, p.OccurredAt.UTC())}
+	res, err := s.Store.Apply(ctx, op)
+	if err != nil {
+		return Result{}, fmt.Errorf("accrue %s for member %s: %w", p.Key, p.MemberID, err)
+	}
+	return res, nil
+}
+
+// Redeem spends a reward's cost and issues it. key is the client's
+// Idempotency-Key. Errors: CodeNotFound (reward), CodeConflict (inactive),
+// CodeInsufficientPoints, CodeIdempotencyReuse, CodeUnavailable.
+func (s *Service) Redeem(ctx context.Context, member MemberID, key, rewardID string) (Redemption, Result, error) {
+	if err := ValidateKey("Idempotency-Key", key); err != nil {
+		return Redemption{}, Result{}, err
+	}
+	if err := ValidateKey("rewardId", rewardID); err != nil {
+		return Redemption{}, Result{}, err
+	}
+	now := s.Clock.Now()
+	ledgerKey := keyRedemption + key
+	fp := Fingerprint("redemption", member, rewardID)
+	var reward Reward
+	plan := func(acct Account, exists bool) (Change, error) {
+		if reward.ID == "" {
+			r, err := s.Store.Reward(ctx, rewardID)
+			if err != nil {
+				return Change{}, err
+			}
+			reward = r
+		}
+		return PlanRedemption(acct, s.Program, member, ledgerKey, reward, now)
+	}
+	res, err := s.Store.Apply(ctx, Op{Member: member, Key: ledgerKey, Fingerprint: fp, Plan: plan})
+	if err != nil {
+		return Redemption{}, Result{}, fmt.Errorf("redeem %s for member %s: %w", rewardID, member, err)
+	}
+	red, err := s.Store.Redemption(ctx, member, res.Entry.RedemptionID)
+	if err != nil {
+		return Redemption{}, Result{}, fmt.Errorf("read redemption %s of member %s: %w", res.Entry.RedemptionID, member, err)
+	}
+	return red, res, nil
+}
+
+// CancelRedemption returns an unused reward's points. Cancelling twice
+// returns the first result. Errors: CodeNotFound, CodeConflict (used).
+func (s *Service) CancelRedemption(ctx context.Context, member MemberID, redemptionID string) (Redemption, Result, error) {
+	if err := ValidateKey("redemptionId", redemptionID); err != nil {
+		return Redemption{}, Result{}, err
+	}
+	now := s.Clock.Now()
+	key := keyCancel + redemptionID
+	plan := func(acct Account, exists bool) (Change, error) {
+		red, err := s.Store.Redemption(ctx, member, redemptionID)
+		if err != nil {
+			return Change{}, err
+		}
+		return PlanCancelRedemption(acct, s.Program, red, key, now)
+	}
+	res, err := s.Store.Apply(ctx, Op{Member: member, Key: key, Fingerprint: Fingerprint("cancel", member, redemptionID), Plan: plan})
+	if err != nil {
+		return Redemption{}, Result{}, fmt.Errorf("cancel redemption %s of member %s: %w", redemptionID, member, err)
+	}
+	red, err := s.Store.Redemption(ctx, member, redemptionID)
+	if err != nil {
+		return Redemption{}, Result{}, fmt.Errorf("read redemption %s of member %s: %w", redemptionID, member, err)
+	}
+	return red, res, nil
+}
+
+// Reverse claws back points of an earlier credit, e.g. for a refund.
+// Errors: CodeNotFound (original), CodeConflict (not a credit), CodeInvalid.
+func (s *Service) Reverse(ctx context.Context, r Reversal) (Result, error) {
+	if err := ValidateMemberID("memberId", r.MemberID); err != nil {
+		return Result{}, err
+	}
+	if err := ValidateKey("key", r.Key); err != nil {
+		return Result{}, err
+	}
+	now := s.Clock.Now()
+	key := keyReversal + r.Key
+	plan := func(acct Account, exists bool) (Change, error) {
+		orig, err := s.Store.Entry(ctx, r.MemberID, r.OriginalKey)
+		if err != nil {
+			return Change{}, err
+		}
+		rr := r
+		rr.Key = key
+		return PlanReversal(acct, s.Program, orig, rr, now)
+	}
+	res, err := s.Store.Apply(ctx, Op{Member: r.MemberID, Key: key, Plan: plan,
+		Fingerprint: Fingerprint("reversal", r.MemberID, r.OriginalKey, r.Points)})
+	if err != nil {
+		return Result{}, fmt.Errorf("reverse %s of member %s: %w", r.OriginalKey, r.MemberID, err)
+	}
+	return res, nil
+}
+
+// Adjust credits or debits points for ops, with a reason.
+// Errors: CodeInvalid, CodeInsufficientPoints, CodeIdempotencyReuse.
+func (s *Service) Adjust(ctx context.Context, ad Adjustment) (Result, error) {
+	if err := ad.Validate(); err != nil {
+		return Result{}, err
+	}
+	now := s.Clock.Now()
+	ad.Key = keyAdjustment + ad.Key
+	plan := func(acct Account, exists bool) (Change, error) { return PlanAdjustment(acct, s.Program, ad, now) }
+	res, err := s.Store.Apply(ctx, Op{Member: ad.MemberID, Key: ad.Key, Plan: plan,
+		Fingerprint: Fingerprint("adjustment", ad.MemberID, ad.Points, ad.Reason)})
+	if err != nil {
+		return Result{}, fmt.Errorf("adjust member %s by %d: %w", ad.MemberID, ad.Points, err)
+	}
+	return res, nil
+}
+
+// errNothingDue makes Apply write nothing when no lot is due.
+var errNothingDue = Errorf(CodeConflict, "nothing is due")
+
+// ExpireDue expires the member's lots whose last day is before today, once
+// per day: a second run the same day replays. ok is false when nothing was due.
+func (s *Service) ExpireDue(ctx context.Context, member MemberID, today Date) (Result, bool, error) {
+	now := s.Clock.Now()
+	key := keyExpiry + string(today)
+	plan := func(acct Account, exists bool) (Change, error) {
+		c, ok := PlanExpiry(acct, s.Program, key, today, now)
+		if !ok {
+			return Change{}, errNothingDue
+		}
+		return c, nil
+	}
+	res, err := s.Store.Apply(ctx, Op{Member: member, Key: key, Plan: plan, Fingerprint: Fingerprint("expiry", member, today)})
+	if errors.Is(err, errNothingDue) {
+		return Result{}, false, nil
+	}
+	if err != nil {
+		return Result{}, false, fmt.Errorf("expire lots of member %s on %s: %w", member, today, err)
+	}
+	return res, true, nil
+}
