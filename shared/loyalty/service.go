@@ -88,7 +88,7 @@ func (s *Service) Accrue(ctx context.Context, p Purchase) (Result, error) {
 		return PlanAccrual(acct, s.Program, p, earned, rules, now)
 	}
 	// The entry PlanAccrual gives on a plain account, for the one-trip write.
-	plain := Account{MemberID: p.MemberID, CreatedAt: now, Version: 1, Lots: []Lot{{Expires: "0000-01-01", Points: 1}}}
+	plain := Account{MemberID: p.MemberID, CreatedAt: now, Version: 1, Balance: 1, Lots: []Lot{{Expires: "0000-01-01", Points: 1}}}
 	c, err := plan(plain, true)
 	if err != nil {
 		return Result{}, err

@@ -1,0 +1,106 @@
+package dynamo_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/loyalty-functions/loyalty/shared/dynamo"
+	"github.com/loyalty-functions/loyalty/shared/dynamolocal"
+	"github.com/loyalty-functions/loyalty/shared/loyalty"
+)
+
+var db *dynamodb.Client
+
+func TestMain(m *testing.M) {
+	os.Exit(dynamolocal.RunTests(m, func(s *dynamolocal.Server) { db = s.Client() }))
+}
+
+var tableSeq atomic.Int64
+
+// newTable creates a fresh table from the shared schema and returns its name.
+func newTable(tb testing.TB) string {
+	tb.Helper()
+	name := fmt.Sprintf("loyalty-test-%d-%d", time.Now().UnixNano(), tableSeq.Add(1))
+	if _, err := db.CreateTable(context.Background(), dynamo.Schema.CreateTableInput(name)); err != nil {
+		tb.Fatalf("create table %s: %v", name, err)
+	}
+	return name
+}
+
+// testClock is a settable clock.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+func testProgram(tb testing.TB) *loyalty.Program {
+	tb.Helper()
+	p := &loyalty.Program{ID: "demo", Currency: "EUR", Timezone: "Europe/Berlin",
+		Earn:   loyalty.EarnRate{Points: 1, PerMinor: 100, Rounding: loyalty.RoundDown},
+		Expiry: loyalty.ExpiryPolicy{Months: 12, EndOfMonth: true}, Refund: loyalty.RefundNegative}
+	if err := p.Validate(); err != nil {
+		tb.Fatalf("program: %v", err)
+	}
+	return p
+}
+
+type fixture struct {
+	store *dynamo.Store
+	svc   *loyalty.Service
+	clock *testClock
+}
+
+func newFixture(tb testing.TB) fixture {
+	tb.Helper()
+	st := dynamo.New(db, newTable(tb))
+	clock := &testClock{now: time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)}
+	return fixture{store: st, clock: clock, svc: &loyalty.Service{Store: st, Program: testProgram(tb), Clock: clock}}
+}
+
+func (f fixture) purchase(member, event string, minor int64, at time.Time) loyalty.Purchase {
+	return loyalty.Purchase{Key: loyalty.PurchaseKey("shop1", event), MemberID: loyalty.MemberID(member), Ref: "shop1:" + event,
+		Spend: loyalty.Money{Minor: minor, Currency: "EUR"}, OccurredAt: at, Actor: "partner:shop1"}
+}
+
+func (f fixture) balance(tb testing.TB, member string) loyalty.Points {
+	tb.Helper()
+	a, err := f.store.Account(context.Background(), loyalty.MemberID(member))
+	if err != nil {
+		tb.Fatalf("account %s: %v", member, err)
+	}
+	return a.Balance
+}
+
+func (f fixture) putReward(tb testing.TB, id string, cost loyalty.Points) {
+	tb.Helper()
+	r := loyalty.Reward{ID: id, Name: "Reward " + id, Kind: loyalty.RewardFreeProduct, Cost: cost, Active: true, ValidDays: 30}
+	if err := f.store.PutReward(context.Background(), r); err != nil {
+		tb.Fatalf("put reward: %v", err)
+	}
+}
+
+func (f fixture) audit(tb testing.TB) dynamo.AuditReport {
+	tb.Helper()
+	rep, err := f.store.Audit(context.Background(), 4)
+	if err != nil {
+		tb.Fatalf("audit: %v", err)
+	}
+	for _, p := range rep.Problems {
+		tb.Errorf("audit: member %s: %v", p.MemberID, p.Problems)
+	}
+	return rep
+}
