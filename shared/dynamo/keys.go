@@ -34,9 +34,9 @@ const (
 const DueShards = 16
 
 func memberPK(id loyalty.MemberID) string { return prefixMember + string(id) }
-func entrySK(key string) string          { return prefixEntry + key }
-func redemptionSK(id string) string      { return prefixRedemption + id }
-func rewardSK(id string) string          { return prefixReward + id }
+func entrySK(key string) string           { return prefixEntry + key }
+func redemptionSK(id string) string       { return prefixRedemption + id }
+func rewardSK(id string) string           { return prefixReward + id }
 
 func memberFromPK(pk string) (loyalty.MemberID, bool) {
 	id, ok := strings.CutPrefix(pk, prefixMember)

@@ -1,0 +1,120 @@
+// Package config loads what every function needs at start: its environment,
+// the program file, a JSON logger and the AWS clients. It runs once per cold
+// start, outside the handler, and fails loudly so a bad deploy never serves.
+//
+// It imports the domain and the AWS SDK, never an adapter package.
+package config
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/loyalty-functions/loyalty/shared/loyalty"
+)
+
+// Env is the environment a function reads at start.
+type Env struct {
+	TableName   string // TABLE_NAME, required
+	EventBus    string // EVENT_BUS_NAME, optional locally
+	Stage       string // STAGE, default "dev"
+	ProgramFile string // PROGRAM_FILE, default program.json beside the binary
+	LogLevel    string // LOG_LEVEL: debug, info (default), warn, error
+	// DynamoEndpoint (DYNAMODB_ENDPOINT) points the SDK at DynamoDB Local;
+	// empty in AWS.
+	DynamoEndpoint string
+}
+
+// FromEnvironment reads Env from the process environment.
+func FromEnvironment() (Env, error) {
+	e := Env{
+		TableName:      os.Getenv("TABLE_NAME"),
+		EventBus:       os.Getenv("EVENT_BUS_NAME"),
+		Stage:          getenv("STAGE", "dev"),
+		ProgramFile:    getenv("PROGRAM_FILE", "program.json"),
+		LogLevel:       getenv("LOG_LEVEL", "info"),
+		DynamoEndpoint: os.Getenv("DYNAMODB_ENDPOINT"),
+	}
+	if e.TableName == "" {
+		return Env{}, fmt.Errorf("config: TABLE_NAME is not set")
+	}
+	if !filepath.IsAbs(e.ProgramFile) {
+		// Lambda runs the binary from LAMBDA_TASK_ROOT; locally, beside it.
+		root := os.Getenv("LAMBDA_TASK_ROOT")
+		if root == "" {
+			if exe, err := os.Executable(); err == nil {
+				root = filepath.Dir(exe)
+			}
+		}
+		e.ProgramFile = filepath.Join(root, e.ProgramFile)
+	}
+	return e, nil
+}
+
+func getenv(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// Logger returns a JSON slog logger at the configured level, as CloudWatch
+// Logs and the local stack both read it.
+func (e Env) Logger() *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(strings.ToUpper(e.LogLevel))); err != nil {
+		level = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: level})).With("stage", e.Stage)
+}
+
+// Program reads and validates the program file.
+func (e Env) Program() (*loyalty.Program, error) {
+	b, err := os.ReadFile(e.ProgramFile)
+	if err != nil {
+		return nil, fmt.Errorf("config: read program file: %w", err)
+	}
+	return ParseProgram(filepath.Base(e.ProgramFile), b)
+}
+
+// ParseProgram decodes a program file strictly (unknown fields are errors)
+// and validates it; messages name the file and the field.
+func ParseProgram(name string, b []byte) (*loyalty.Program, error) {
+	var p loyalty.Program
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if err := p.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return &p, nil
+}
+
+// AWS loads the SDK configuration once.
+func (e Env) AWS(ctx context.Context) (aws.Config, error) {
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("config: load AWS configuration: %w", err)
+	}
+	return cfg, nil
+}
+
+// DynamoDB builds the DynamoDB client, pointed at DynamoDB Local when
+// DYNAMODB_ENDPOINT is set.
+func (e Env) DynamoDB(cfg aws.Config) *dynamodb.Client {
+	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		if e.DynamoEndpoint != "" {
+			o.BaseEndpoint = aws.String(e.DynamoEndpoint)
+		}
+	})
+}
