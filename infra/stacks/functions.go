@@ -1,0 +1,128 @@
+package stacks
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/loyalty-functions/loyalty/shared/dynamo"
+)
+
+// Kind is how a function is invoked; it decides its wiring.
+type Kind int
+
+const (
+	KindMemberAPI Kind = iota + 1 // HTTP API routes under /v1, JWT
+	KindAdminAPI                  // HTTP API routes under /admin, IAM (SigV4)
+	KindQueue                     // the partner SQS queue
+	KindJob                       // an EventBridge Scheduler schedule
+)
+
+// Cron is a schedule in the program's timezone, in the fields of
+// EventBridge Scheduler's cron(): minute hour day-of-month month day-of-week.
+type Cron struct {
+	Hour, Minute int
+	WeekDay      string // MON..SUN; empty means every day
+}
+
+func (c Cron) String() string {
+	when := "daily"
+	if c.WeekDay != "" {
+		when = "weekly on " + c.WeekDay
+	}
+	return fmt.Sprintf("%s at %02d:%02d", when, c.Hour, c.Minute)
+}
+
+// Function is one Lambda: what it is called, how it is invoked and what it
+// may do. The infra takes the list of functions from Functions, never from
+// the folder listing, so a half-written function cannot deploy by accident.
+type Function struct {
+	Name     string // functions/<Name>/main.go, built to <distDir>/<Name>/bootstrap
+	Kind     Kind
+	MemoryMB float64
+	Timeout  time.Duration
+	Schedule *Cron // KindJob only
+	// TableActions are the DynamoDB actions allowed on the table itself.
+	TableActions []string
+	// QueryIndexes are the global indexes it may Query; nothing else is
+	// allowed on an index.
+	QueryIndexes []string
+}
+
+// Timeouts shared between the function table and the resources fitted to them.
+const (
+	APITimeout = 10 * time.Second
+	// IngestTimeout also sets the partner queue's visibility timeout
+	// (QueueVisibilityFactor times this), which the stateful stack reads.
+	IngestTimeout = 30 * time.Second
+	JobTimeout    = 15 * time.Minute
+
+	// QueueVisibilityFactor is the AWS guidance for SQS event sources: the
+	// visibility timeout is at least six times the function timeout, so a
+	// batch retried by Lambda is not redelivered while still in flight.
+	QueueVisibilityFactor = 6
+)
+
+// DynamoDB actions. There is no IAM action for TransactWriteItems: a
+// transaction is authorized by the actions of its parts (PutItem,
+// UpdateItem, DeleteItem, ConditionCheckItem), so granting those is what
+// lets a function write a ledger entry and a balance in one transaction.
+// Scan is granted to nobody: the design keeps due work in sparse indexes.
+const (
+	ddbGetItem            = "dynamodb:GetItem"
+	ddbBatchGetItem       = "dynamodb:BatchGetItem"
+	ddbQuery              = "dynamodb:Query"
+	ddbPutItem            = "dynamodb:PutItem"
+	ddbUpdateItem         = "dynamodb:UpdateItem"
+	ddbDeleteItem         = "dynamodb:DeleteItem"
+	ddbConditionCheckItem = "dynamodb:ConditionCheckItem"
+)
+
+var (
+	memberAPIActions = []string{ddbGetItem, ddbBatchGetItem, ddbQuery, ddbPutItem, ddbUpdateItem, ddbConditionCheckItem}
+	// DeleteItem is for erasure requests (GDPR), which only ops may make.
+	adminAPIActions = []string{ddbGetItem, ddbBatchGetItem, ddbQuery, ddbPutItem, ddbUpdateItem, ddbDeleteItem, ddbConditionCheckItem}
+	ingestActions   = []string{ddbGetItem, ddbQuery, ddbPutItem, ddbUpdateItem, ddbConditionCheckItem}
+	jobActions      = []string{ddbGetItem, ddbBatchGetItem, ddbQuery, ddbPutItem, ddbUpdateItem, ddbConditionCheckItem}
+)
+
+// Functions is every Lambda of the engine. Add a function here (and its
+// folder under functions/) to deploy it.
+var Functions = []Function{
+	{Name: "member-api", Kind: KindMemberAPI, MemoryMB: 256, Timeout: APITimeout, TableActions: memberAPIActions},
+	{Name: "admin-api", Kind: KindAdminAPI, MemoryMB: 256, Timeout: APITimeout, TableActions: adminAPIActions},
+	{Name: "ingest", Kind: KindQueue, MemoryMB: 256, Timeout: IngestTimeout, TableActions: ingestActions},
+	{Name: "expire-points", Kind: KindJob, MemoryMB: 512, Timeout: JobTimeout, TableActions: jobActions,
+		QueryIndexes: []string{dynamo.IndexDue}, Schedule: &Cron{Hour: 2, Minute: 0}},
+	{Name: "send-reminders", Kind: KindJob, MemoryMB: 512, Timeout: JobTimeout, TableActions: jobActions,
+		QueryIndexes: []string{dynamo.IndexDue}, Schedule: &Cron{Hour: 9, Minute: 0}},
+	{Name: "tier-review", Kind: KindJob, MemoryMB: 512, Timeout: JobTimeout, TableActions: jobActions,
+		QueryIndexes: []string{dynamo.IndexDue}, Schedule: &Cron{Hour: 3, Minute: 0}},
+	{Name: "win-back", Kind: KindJob, MemoryMB: 512, Timeout: JobTimeout, TableActions: jobActions,
+		QueryIndexes: []string{dynamo.IndexDue}, Schedule: &Cron{Hour: 10, Minute: 0, WeekDay: "MON"}},
+}
+
+// FunctionsOfKind returns the functions of one kind, in table order.
+func FunctionsOfKind(fns []Function, k Kind) []Function {
+	var out []Function
+	for _, f := range fns {
+		if f.Kind == k {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// MissingBootstraps lists the bootstrap files of fns that distDir lacks, so
+// that the app can say "build first" instead of failing inside jsii.
+func MissingBootstraps(distDir string, fns []Function) []string {
+	var missing []string
+	for _, f := range fns {
+		p := filepath.Join(distDir, f.Name, "bootstrap")
+		if st, err := os.Stat(p); err != nil || st.IsDir() {
+			missing = append(missing, p)
+		}
+	}
+	return missing
+}

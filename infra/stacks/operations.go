@@ -1,0 +1,177 @@
+package stacks
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// Business metrics the functions publish in CloudWatch Embedded Metric
+// Format: namespace MetricNamespace, dimension Stage, unit Count.
+const (
+	MetricNamespace     = "Loyalty"
+	MetricStageDim      = "Stage"
+	MetricPointsAccrued = "PointsAccrued"
+	MetricPointsRedeem  = "PointsRedeemed"
+	MetricPointsExpired = "PointsExpired"
+	MetricRejected      = "MessagesRejected"
+)
+
+// partnerBacklogAlarmSeconds: a partner message older than this means
+// ingest has stopped keeping up (or stopped).
+const partnerBacklogAlarmSeconds = 15 * 60
+
+var fiveMinutes = awscdk.Duration_Minutes(jsii.Number(5))
+
+// tableOperations are the operations the functions call; their throttles
+// are summed for the table's alarm.
+var tableOperations = []awsdynamodb.Operation{
+	awsdynamodb.Operation_GET_ITEM, awsdynamodb.Operation_BATCH_GET_ITEM, awsdynamodb.Operation_QUERY,
+	awsdynamodb.Operation_PUT_ITEM, awsdynamodb.Operation_UPDATE_ITEM, awsdynamodb.Operation_DELETE_ITEM,
+	awsdynamodb.Operation_TRANSACT_WRITE_ITEMS,
+}
+
+// businessMetric is one EMF metric of this stage, summed over 5 minutes.
+func businessMetric(stage, name string) awscloudwatch.Metric {
+	return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+		Namespace:     jsii.String(MetricNamespace),
+		MetricName:    jsii.String(name),
+		DimensionsMap: &map[string]*string{MetricStageDim: jsii.String(stage)},
+		Statistic:     jsii.String("Sum"),
+		Period:        fiveMinutes,
+	})
+}
+
+// newOperations builds the alarms (all to the alarm topic) and the
+// dashboard. Every alarm fires on the first bad datapoint: each stands for
+// a member or partner who did not get what they should have.
+func newOperations(stack awscdk.Stack, cfg Config, st *StatefulStack, s *ServiceStack, fns []Function) {
+	action := awscloudwatchactions.NewSnsAction(s.AlarmTopic)
+	var alarms []awscloudwatch.IAlarm
+	alarm := func(id, description string, metric awscloudwatch.IMetric, threshold float64) {
+		a := awscloudwatch.NewAlarm(stack, jsii.String(id), &awscloudwatch.AlarmProps{
+			AlarmDescription:   jsii.String(description),
+			Metric:             metric,
+			Threshold:          jsii.Number(threshold),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
+			EvaluationPeriods:  jsii.Number(1),
+			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		})
+		a.AddAlarmAction(action)
+		a.AddOkAction(action)
+		alarms = append(alarms, a)
+	}
+	sum := &awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: fiveMinutes}
+	maximum := &awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: fiveMinutes}
+
+	// Dead letters: a partner message or a job run that needs a human.
+	alarm("PartnerDLQDepthAlarm", "Partner messages failed 5 deliveries and wait in the partner DLQ for replay",
+		st.PartnerDLQ.MetricApproximateNumberOfMessagesVisible(maximum), 0)
+	alarm("PartnerBacklogAlarm", fmt.Sprintf("The oldest partner message is older than %d minutes: ingest is behind or failing", partnerBacklogAlarmSeconds/60),
+		st.PartnerQueue.MetricApproximateAgeOfOldestMessage(maximum), partnerBacklogAlarmSeconds)
+	for _, name := range sortedKeys(s.JobDLQs) {
+		alarm(constructID(name)+"DLQDepthAlarm", "A run of the "+name+" job could not start or failed after retries",
+			s.JobDLQs[name].MetricApproximateNumberOfMessagesVisible(maximum), 0)
+	}
+
+	for _, f := range fns {
+		fn := s.Functions[f.Name]
+		alarm(constructID(f.Name)+"ErrorsAlarm", f.Name+" returned errors (a failed invocation, not a rejected message)",
+			fn.MetricErrors(sum), 0)
+		alarm(constructID(f.Name)+"ThrottlesAlarm", f.Name+" was throttled: the account's concurrency is exhausted",
+			fn.MetricThrottles(sum), 0)
+	}
+
+	tableThrottles := st.Table.MetricThrottledRequestsForOperations(&awsdynamodb.OperationsMetricOptions{
+		Operations: &tableOperations, Period: fiveMinutes,
+	})
+	alarm("TableThrottlesAlarm", "DynamoDB throttled requests on the loyalty table", tableThrottles, 0)
+
+	alarm("ApiServerErrorsAlarm", "The HTTP API answered 5xx", s.API.API.MetricServerError(sum), 0)
+
+	rejected := businessMetric(cfg.Stage, MetricRejected)
+	alarm("MessagesRejectedAlarm", "Partner messages were rejected (recorded with their reason in the table)", rejected, 0)
+
+	newDashboard(stack, cfg, st, s, fns, alarms)
+}
+
+func newDashboard(stack awscdk.Stack, cfg Config, st *StatefulStack, s *ServiceStack, fns []Function, alarms []awscloudwatch.IAlarm) {
+	graph := func(title string, left ...awscloudwatch.IMetric) awscloudwatch.IWidget {
+		return awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
+			Title: jsii.String(title), Left: &left, Width: jsii.Number(12), Height: jsii.Number(6),
+		})
+	}
+	sum := &awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: fiveMinutes}
+	maximum := &awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: fiveMinutes}
+
+	var invocations, errors, durations []awscloudwatch.IMetric
+	for _, f := range fns {
+		fn := s.Functions[f.Name]
+		label := &awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: fiveMinutes, Label: jsii.String(f.Name)}
+		invocations = append(invocations, fn.MetricInvocations(label))
+		errors = append(errors, fn.MetricErrors(label))
+		durations = append(durations, fn.MetricDuration(&awscloudwatch.MetricOptions{
+			Statistic: jsii.String("p99"), Period: fiveMinutes, Label: jsii.String(f.Name),
+		}))
+	}
+	dlqs := []awscloudwatch.IMetric{st.PartnerDLQ.MetricApproximateNumberOfMessagesVisible(
+		&awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: fiveMinutes, Label: jsii.String("partner")})}
+	for _, name := range sortedKeys(s.JobDLQs) {
+		dlqs = append(dlqs, s.JobDLQs[name].MetricApproximateNumberOfMessagesVisible(
+			&awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: fiveMinutes, Label: jsii.String(name)}))
+	}
+	api := s.API.API
+
+	awscloudwatch.NewDashboard(stack, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
+		DefaultInterval: awscdk.Duration_Days(jsii.Number(7)),
+		Widgets: &[]*[]awscloudwatch.IWidget{
+			{awscloudwatch.NewAlarmStatusWidget(&awscloudwatch.AlarmStatusWidgetProps{
+				Title: jsii.String("Alarms (" + cfg.Stage + ")"), Alarms: &alarms, Width: jsii.Number(24), Height: jsii.Number(4),
+			})},
+			{
+				graph("Points (EMF, sum per 5 min)",
+					businessMetric(cfg.Stage, MetricPointsAccrued),
+					businessMetric(cfg.Stage, MetricPointsRedeem),
+					businessMetric(cfg.Stage, MetricPointsExpired)),
+				graph("Rejected partner messages", businessMetric(cfg.Stage, MetricRejected)),
+			},
+			{
+				graph("Partner queue: visible and oldest (s)",
+					st.PartnerQueue.MetricApproximateNumberOfMessagesVisible(maximum),
+					st.PartnerQueue.MetricApproximateAgeOfOldestMessage(maximum)),
+				graph("Dead-letter queues (messages)", dlqs...),
+			},
+			{
+				graph("Invocations", invocations...),
+				graph("Errors", errors...),
+			},
+			{
+				graph("Duration p99 (ms)", durations...),
+				graph("HTTP API: requests, 4xx, 5xx",
+					api.MetricCount(sum), api.MetricClientError(sum), api.MetricServerError(sum)),
+			},
+			{
+				graph("Table: throttled requests",
+					st.Table.MetricThrottledRequestsForOperations(&awsdynamodb.OperationsMetricOptions{
+						Operations: &tableOperations, Period: fiveMinutes,
+					})),
+				graph("Table: consumed capacity",
+					st.Table.MetricConsumedReadCapacityUnits(sum), st.Table.MetricConsumedWriteCapacityUnits(sum)),
+			},
+		},
+	})
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

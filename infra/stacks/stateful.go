@@ -1,0 +1,246 @@
+package stacks
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/loyalty-functions/loyalty/shared/dynamo"
+)
+
+// StatefulStackProps configures NewStatefulStack.
+type StatefulStackProps struct {
+	awscdk.StackProps
+	Config Config
+}
+
+// StatefulStack holds everything that keeps data or identity: replacing or
+// deleting any of it loses members' points, partners' messages or logins.
+// It has termination protection and every resource is RETAINed.
+type StatefulStack struct {
+	awscdk.Stack
+	TableKey awskms.Key
+	Table    awsdynamodb.Table
+	// QueueKey encrypts the partner queue and its DLQ; partner accounts may
+	// use it through SQS only.
+	QueueKey       awskms.Key
+	PartnerQueue   awssqs.Queue
+	PartnerDLQ     awssqs.Queue
+	EventBus       awsevents.EventBus
+	UserPool       awscognito.IUserPool
+	UserPoolClient awscognito.UserPoolClient
+}
+
+// Partner queue settings. A message a partner sends must never be lost: the
+// main queue keeps it for 14 days, and after maxReceiveCount failed
+// deliveries it moves to the DLQ, which keeps it for 14 days for replay.
+const (
+	PartnerMaxReceiveCount = 5
+	queueRetentionDays     = 14
+	archiveRetentionDays   = 365
+)
+
+// NewStatefulStack builds the table, the partner queue, the event bus and
+// the user pool.
+func NewStatefulStack(scope constructs.Construct, id string, props *StatefulStackProps) *StatefulStack {
+	sp := props.StackProps
+	sp.TerminationProtection = jsii.Bool(true)
+	if sp.Description == nil {
+		sp.Description = jsii.String(fmt.Sprintf("Loyalty engine (%s): data, queues, event bus and user pool. Retained on delete.", props.Config.Stage))
+	}
+	stack := awscdk.NewStack(scope, &id, &sp)
+	s := &StatefulStack{Stack: stack}
+	cfg := props.Config
+
+	s.TableKey = awskms.NewKey(stack, jsii.String("TableKey"), &awskms.KeyProps{
+		Description:       jsii.String("Encrypts the loyalty table: members' balances, ledger and lots"),
+		EnableKeyRotation: jsii.Bool(true),
+		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+	})
+	s.Table = newTable(stack, s.TableKey)
+
+	s.QueueKey = awskms.NewKey(stack, jsii.String("QueueKey"), &awskms.KeyProps{
+		Description:       jsii.String("Encrypts the partner queue and its dead-letter queue"),
+		EnableKeyRotation: jsii.Bool(true),
+		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+	})
+	s.PartnerDLQ, s.PartnerQueue = newPartnerQueues(stack, s.QueueKey, cfg.PartnerAccounts)
+
+	s.EventBus = awsevents.NewEventBus(stack, jsii.String("EventBus"), &awsevents.EventBusProps{
+		Description: jsii.String("Outbound domain events of the loyalty engine (versioned detail-types)"),
+	})
+	s.EventBus.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN)
+	// The archive lets ops replay the domain events to a new subscriber or
+	// after a subscriber's outage.
+	archive := s.EventBus.Archive(jsii.String("EventArchive"), &awsevents.BaseArchiveProps{
+		Description:  jsii.String("Every domain event published on the bus, for replay"),
+		EventPattern: &awsevents.EventPattern{Account: jsii.Strings(*stack.Account())},
+		Retention:    awscdk.Duration_Days(jsii.Number(archiveRetentionDays)),
+	})
+	archive.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN)
+
+	s.UserPool = newUserPool(stack, cfg)
+	s.UserPoolClient = awscognito.NewUserPoolClient(stack, jsii.String("AppClient"), &awscognito.UserPoolClientProps{
+		UserPool: s.UserPool,
+		// The brand's mobile app is a public client: a secret in an app
+		// binary is no secret. SRP keeps the password off the wire.
+		GenerateSecret: jsii.Bool(false),
+		// No hosted UI: the app signs in through the Cognito API, so no
+		// OAuth flows or callback URLs are registered.
+		DisableOAuth:               jsii.Bool(true),
+		AuthFlows:                  &awscognito.AuthFlow{UserSrp: jsii.Bool(true)},
+		PreventUserExistenceErrors: jsii.Bool(true),
+		EnableTokenRevocation:      jsii.Bool(true),
+		AccessTokenValidity:        awscdk.Duration_Hours(jsii.Number(1)),
+		IdTokenValidity:            awscdk.Duration_Hours(jsii.Number(1)),
+		RefreshTokenValidity:       awscdk.Duration_Days(jsii.Number(30)),
+	})
+	s.UserPoolClient.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN)
+
+	suppressStatefulFindings(s)
+
+	output(stack, "TableName", s.Table.TableName(), "DynamoDB table of balances, ledger and lots")
+	output(stack, "PartnerQueueUrl", s.PartnerQueue.QueueUrl(), "Queue URL partners send purchase events to")
+	output(stack, "PartnerQueueArn", s.PartnerQueue.QueueArn(), "Queue ARN partners grant sqs:SendMessage on in their own account")
+	output(stack, "PartnerQueueKeyArn", s.QueueKey.KeyArn(), "KMS key partners need kms:GenerateDataKey on to send")
+	output(stack, "EventBusName", s.EventBus.EventBusName(), "EventBridge bus of outbound domain events")
+	output(stack, "UserPoolId", s.UserPool.UserPoolId(), "Cognito user pool of members")
+	output(stack, "UserPoolClientId", s.UserPoolClient.UserPoolClientId(), "App client id the member app signs in with")
+	return s
+}
+
+// newTable builds the one table from dynamo.Schema, the definition the
+// local stack also uses.
+func newTable(stack awscdk.Stack, key awskms.IKey) awsdynamodb.Table {
+	schema := dynamo.Schema
+	str := func(name string) *awsdynamodb.Attribute {
+		if name == "" {
+			return nil
+		}
+		return &awsdynamodb.Attribute{Name: jsii.String(name), Type: awsdynamodb.AttributeType_STRING}
+	}
+	table := awsdynamodb.NewTable(stack, jsii.String("Table"), &awsdynamodb.TableProps{
+		PartitionKey:  str(schema.PartitionKey),
+		SortKey:       str(schema.SortKey),
+		BillingMode:   awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		Encryption:    awsdynamodb.TableEncryption_CUSTOMER_MANAGED,
+		EncryptionKey: key,
+		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
+			PointInTimeRecoveryEnabled: jsii.Bool(true),
+		},
+		DeletionProtection:  jsii.Bool(true),
+		TimeToLiveAttribute: jsii.String(schema.TTLAttribute),
+		RemovalPolicy:       awscdk.RemovalPolicy_RETAIN,
+	})
+	for _, ix := range schema.GlobalIndexes {
+		projection := awsdynamodb.ProjectionType_ALL
+		if ix.KeysOnly {
+			projection = awsdynamodb.ProjectionType_KEYS_ONLY
+		}
+		table.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
+			IndexName:      jsii.String(ix.Name),
+			PartitionKey:   str(ix.PartitionKey),
+			SortKey:        str(ix.SortKey),
+			ProjectionType: projection,
+		})
+	}
+	return table
+}
+
+// newPartnerQueues builds the partner queue and its DLQ, and lets each
+// partner account send to it (and use the key for that, through SQS only).
+func newPartnerQueues(stack awscdk.Stack, key awskms.Key, partners []string) (dlq, queue awssqs.Queue) {
+	dlq = awssqs.NewQueue(stack, jsii.String("PartnerDLQ"), &awssqs.QueueProps{
+		Encryption:          awssqs.QueueEncryption_KMS,
+		EncryptionMasterKey: key,
+		EnforceSSL:          jsii.Bool(true),
+		RetentionPeriod:     awscdk.Duration_Days(jsii.Number(queueRetentionDays)),
+		RemovalPolicy:       awscdk.RemovalPolicy_RETAIN,
+	})
+	queue = awssqs.NewQueue(stack, jsii.String("PartnerQueue"), &awssqs.QueueProps{
+		Encryption:          awssqs.QueueEncryption_KMS,
+		EncryptionMasterKey: key,
+		EnforceSSL:          jsii.Bool(true),
+		RetentionPeriod:     awscdk.Duration_Days(jsii.Number(queueRetentionDays)),
+		VisibilityTimeout:   awscdk.Duration_Seconds(jsii.Number(QueueVisibilityFactor * IngestTimeout.Seconds())),
+		// Long polling: fewer empty receives, lower cost when idle.
+		ReceiveMessageWaitTime: awscdk.Duration_Seconds(jsii.Number(20)),
+		DeadLetterQueue: &awssqs.DeadLetterQueue{
+			Queue:           dlq,
+			MaxReceiveCount: jsii.Number(PartnerMaxReceiveCount),
+		},
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	if len(partners) == 0 {
+		return dlq, queue
+	}
+	principals := make([]awsiam.IPrincipal, 0, len(partners))
+	for _, a := range partners {
+		principals = append(principals, awsiam.NewAccountPrincipal(jsii.String(a)))
+	}
+	queue.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("PartnerAccountsSend"),
+		Principals: &principals,
+		Actions:    jsii.Strings("sqs:SendMessage"),
+		Resources:  jsii.Strings(*queue.QueueArn()),
+	}))
+	// Sending to a KMS-encrypted queue needs the key: a data key for the
+	// message (GenerateDataKey) and Decrypt of the cached one. ViaService
+	// keeps the partners from using the key for anything but this SQS.
+	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("PartnerAccountsEncryptThroughSqs"),
+		Principals: &principals,
+		Actions:    jsii.Strings("kms:GenerateDataKey", "kms:Decrypt"),
+		Resources:  jsii.Strings("*"), // in a key policy "*" means this key
+		Conditions: &map[string]any{
+			"StringEquals": map[string]any{
+				"kms:ViaService": fmt.Sprintf("sqs.%s.amazonaws.com", *stack.Region()),
+			},
+		},
+	}), jsii.Bool(false))
+	return dlq, queue
+}
+
+// newUserPool imports the pool named in context or creates one for members.
+func newUserPool(stack awscdk.Stack, cfg Config) awscognito.IUserPool {
+	if cfg.UserPoolID != "" {
+		return awscognito.UserPool_FromUserPoolId(stack, jsii.String("UserPool"), jsii.String(cfg.UserPoolID))
+	}
+	return awscognito.NewUserPool(stack, jsii.String("UserPool"), &awscognito.UserPoolProps{
+		SelfSignUpEnabled: jsii.Bool(true),
+		SignInAliases:     &awscognito.SignInAliases{Email: jsii.Bool(true)},
+		AutoVerify:        &awscognito.AutoVerifiedAttrs{Email: jsii.Bool(true)},
+		StandardAttributes: &awscognito.StandardAttributes{
+			Email: &awscognito.StandardAttribute{Required: jsii.Bool(true), Mutable: jsii.Bool(true)},
+		},
+		PasswordPolicy: &awscognito.PasswordPolicy{
+			MinLength:        jsii.Number(10),
+			RequireLowercase: jsii.Bool(true),
+			RequireUppercase: jsii.Bool(true),
+			RequireDigits:    jsii.Bool(true),
+			RequireSymbols:   jsii.Bool(true),
+		},
+		// Members may turn on an authenticator app; see the COG2 suppression.
+		Mfa:             awscognito.Mfa_OPTIONAL,
+		MfaSecondFactor: &awscognito.MfaSecondFactor{Otp: jsii.Bool(true), Sms: jsii.Bool(false)},
+		AccountRecovery: awscognito.AccountRecovery_EMAIL_ONLY,
+		// Deleting the pool would lock every member out of their points.
+		DeletionProtection: jsii.Bool(true),
+		RemovalPolicy:      awscdk.RemovalPolicy_RETAIN,
+	})
+}
+
+func output(stack awscdk.Stack, id string, value *string, description string) {
+	awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{
+		Value:       value,
+		Description: jsii.String(description),
+	})
+}
