@@ -17,6 +17,7 @@ import (
 //	M#<member>       L#<key>       ledger entry, keyed by its idempotency key
 //	M#<member>       R#<id>        redemption (issued reward and its code)
 //	CATALOG          RW#<id>       reward of the catalog
+//	ERASED           <random id>   anonymised totals of an erased member
 //
 // The due index (dk) holds "DUE#<day>#<shard>" on accounts that have lots to
 // expire; only accounts carry it, and only while they hold expiring lots.
@@ -28,6 +29,7 @@ const (
 	pkCatalog        = "CATALOG"
 	prefixReward     = "RW#"
 	prefixDue        = "DUE#"
+	pkErased         = "ERASED"
 )
 
 // DueShards is how many partitions one day of the due index spreads over.

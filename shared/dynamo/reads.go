@@ -141,7 +141,10 @@ func (s *Store) Enrol(ctx context.Context, id loyalty.MemberID, now time.Time) (
 
 // queryAll reads every item of a partition whose sort key has prefix.
 func (s *Store) queryAll(ctx context.Context, pk, prefix string) ([]map[string]types.AttributeValue, error) {
-	kc := expression.Key("pk").Equal(expression.Value(pk)).And(expression.Key("sk").BeginsWith(prefix))
+	kc := expression.Key("pk").Equal(expression.Value(pk))
+	if prefix != "" {
+		kc = kc.And(expression.Key("sk").BeginsWith(prefix))
+	}
 	ex, err := expression.NewBuilder().WithKeyCondition(kc).Build()
 	if err != nil {
 		return nil, fmt.Errorf("build query: %w", err)

@@ -1,0 +1,60 @@
+# The one entry point. `make help` lists the targets.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+FUNCTIONS := $(notdir $(patsubst %/,%,$(dir $(wildcard functions/*/main.go))))
+DIST      := dist
+GOFLAGS_LAMBDA := -trimpath -tags lambda.norpc -ldflags="-s -w"
+
+.PHONY: help
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+.PHONY: deps
+deps: ## install the pinned npm tools (CDK CLI) and download Go modules
+	npm ci --no-audit --no-fund
+	go mod download
+
+.PHONY: build
+build: ## build every function as a linux/arm64 `bootstrap` into dist/<name>/, with program.json
+	@test -n "$(FUNCTIONS)" || { echo "no functions under functions/"; exit 1; }
+	@for fn in $(FUNCTIONS); do \
+	  mkdir -p $(DIST)/$$fn; \
+	  GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build $(GOFLAGS_LAMBDA) -o $(DIST)/$$fn/bootstrap ./functions/$$fn; \
+	  cp program.json $(DIST)/$$fn/program.json; \
+	  printf "  %-16s %s bytes\n" $$fn "$$(stat -c %s $(DIST)/$$fn/bootstrap)"; \
+	done
+
+.PHONY: test
+test: ## vet and run every test (starts DynamoDB Local and the embedded SQS itself)
+	go vet ./...
+	go test -count=1 -timeout 80m ./...
+
+.PHONY: run
+run: ## run the local stack: DynamoDB Local, SQS, the real function binaries, the HTTP API on 127.0.0.1:3000
+	go run ./shared/cmd/loyaltyctl run
+
+.PHONY: token
+token: ## print a development JWT: make token MEMBER=m-123
+	@go run ./shared/cmd/loyaltyctl token -member "$(or $(MEMBER),demo-member)"
+
+.PHONY: synth
+synth: build deps ## synthesize the CloudFormation templates into cdk.out (offline)
+	npx cdk synth --quiet
+
+.PHONY: deploy
+deploy: build deps ## deploy both stacks to the AWS account of the current credentials
+	npx cdk deploy --all --require-approval broadening
+
+.PHONY: bench
+bench: ## measure the performance and cost figures into BENCHMARKS.md
+	@echo "make bench: not built yet (issue 8); nothing was measured" >&2; exit 1
+
+.PHONY: fuzz
+fuzz: ## fuzz the partner message decoder for FUZZTIME (default 2m)
+	go test ./shared/ingest -run '^$$' -fuzz Fuzz -fuzztime $(or $(FUZZTIME),2m)
+
+.PHONY: clean
+clean: ## remove build output (keeps the DynamoDB Local cache)
+	rm -rf $(DIST) cdk.out

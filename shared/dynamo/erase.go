@@ -1,0 +1,73 @@
+package dynamo
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/loyalty-functions/loyalty/shared/loyalty"
+)
+
+// Erasure is the receipt of a member's erasure: the anonymised totals kept
+// for the program's accounts, under a random id that links to nobody.
+type Erasure struct {
+	AnonymousID string         `json:"anonymousId"`
+	Entries     int            `json:"entries"`
+	Balance     loyalty.Points `json:"balance"`
+	Lifetime    loyalty.Points `json:"lifetimePoints"`
+	ErasedAt    time.Time      `json:"erasedAt"`
+}
+
+type erasureRecord struct {
+	PK       string    `dynamodbav:"pk"`
+	SK       string    `dynamodbav:"sk"`
+	Entries  int       `dynamodbav:"n"`
+	Balance  int64     `dynamodbav:"bal"`
+	Lifetime int64     `dynamodbav:"life"`
+	ErasedAt time.Time `dynamodbav:"at"`
+}
+
+// EraseMember deletes every item of the member's partition (account, ledger
+// with its purchase references, redemptions) after writing the anonymised
+// totals under a random id. Erasing an unknown member is CodeNotFound.
+func (s *Store) EraseMember(ctx context.Context, id loyalty.MemberID, now time.Time) (Erasure, error) {
+	acct, err := s.Account(ctx, id)
+	if err != nil {
+		return Erasure{}, err
+	}
+	items, err := s.queryAll(ctx, memberPK(id), "")
+	if err != nil {
+		return Erasure{}, err
+	}
+	var rnd [12]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return Erasure{}, err
+	}
+	er := Erasure{AnonymousID: hex.EncodeToString(rnd[:]), Balance: acct.Balance, Lifetime: acct.Lifetime, ErasedAt: now.UTC()}
+	for _, it := range items {
+		if sk := stringAttr(it, "sk"); len(sk) > len(prefixEntry) && sk[:len(prefixEntry)] == prefixEntry {
+			er.Entries++
+		}
+	}
+	rec, err := attributevalue.MarshalMap(erasureRecord{PK: pkErased, SK: er.AnonymousID, Entries: er.Entries,
+		Balance: int64(er.Balance), Lifetime: int64(er.Lifetime), ErasedAt: er.ErasedAt})
+	if err != nil {
+		return Erasure{}, err
+	}
+	if _, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: rec}); err != nil {
+		return Erasure{}, s.classify(err, "record erasure")
+	}
+	for _, it := range items {
+		_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table,
+			Key: map[string]types.AttributeValue{"pk": it["pk"], "sk": it["sk"]}})
+		if err != nil {
+			return Erasure{}, s.classify(err, "erase member %s", id)
+		}
+	}
+	return er, nil
+}

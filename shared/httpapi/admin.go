@@ -1,0 +1,229 @@
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/loyalty-functions/loyalty/shared/dynamo"
+	"github.com/loyalty-functions/loyalty/shared/loyalty"
+)
+
+// AdminStore is what the admin API needs of the store.
+type AdminStore interface {
+	MemberStore
+	PutReward(ctx context.Context, r loyalty.Reward) error
+	Ledger(ctx context.Context, id loyalty.MemberID) ([]loyalty.Entry, error)
+	Audit(ctx context.Context, segments int) (dynamo.AuditReport, error)
+	EraseMember(ctx context.Context, id loyalty.MemberID, now time.Time) (dynamo.Erasure, error)
+}
+
+// AdminAPI serves ops, behind IAM authorization.
+type AdminAPI struct {
+	svc   *loyalty.Service
+	store AdminStore
+	rt    *router
+}
+
+// NewAdminAPI builds the admin API.
+func NewAdminAPI(svc *loyalty.Service, store AdminStore, log *slog.Logger) *AdminAPI {
+	a := &AdminAPI{svc: svc, store: store}
+	a.rt = &router{routes: AdminRoutes, log: log, handlers: map[string]handlerFunc{
+		"recordPurchase":   a.recordPurchase,
+		"adjustPoints":     a.adjustPoints,
+		"getMember":        a.getMember,
+		"exportMember":     a.exportMember,
+		"eraseMember":      a.eraseMember,
+		"adminListRewards": a.listRewards,
+		"putReward":        a.putReward,
+		"runAudit":         a.runAudit,
+	}}
+	return a
+}
+
+// Handle is the Lambda handler.
+func (a *AdminAPI) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	return a.rt.serve(ctx, ev)
+}
+
+func (a *AdminAPI) pathMember(r *request) (loyalty.MemberID, error) {
+	id := loyalty.MemberID(r.params["memberId"])
+	if err := loyalty.ValidateMemberID("memberId", id); err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+// PurchaseRequest records a purchase server to server, with the partner
+// queue's idempotency: one ledger entry per partner and event id.
+type PurchaseRequest struct {
+	PartnerID  string        `json:"partnerId"`
+	EventID    string        `json:"eventId"`
+	MemberID   string        `json:"memberId"`
+	OccurredAt time.Time     `json:"occurredAt"`
+	Amount     loyalty.Money `json:"amount"`
+}
+
+func (a *AdminAPI) recordPurchase(ctx context.Context, r *request) (int, any, error) {
+	actor, err := r.admin()
+	if err != nil {
+		return 0, nil, err
+	}
+	var body PurchaseRequest
+	if err := r.decode(&body); err != nil {
+		return 0, nil, err
+	}
+	if err := loyalty.ValidateKey("partnerId", body.PartnerID); err != nil {
+		return 0, nil, err
+	}
+	if err := loyalty.ValidateKey("eventId", body.EventID); err != nil {
+		return 0, nil, err
+	}
+	p := loyalty.Purchase{Key: loyalty.PurchaseKey(body.PartnerID, body.EventID), MemberID: loyalty.MemberID(body.MemberID),
+		Ref: body.PartnerID + ":" + body.EventID, Spend: body.Amount, OccurredAt: body.OccurredAt, Actor: actor}
+	res, err := a.svc.Accrue(ctx, p)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, map[string]any{"entry": entryView(res.Entry), "replayed": res.Replayed}, nil
+}
+
+func (a *AdminAPI) adjustPoints(ctx context.Context, r *request) (int, any, error) {
+	actor, err := r.admin()
+	if err != nil {
+		return 0, nil, err
+	}
+	id, err := a.pathMember(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	key, err := r.idempotencyKey()
+	if err != nil {
+		return 0, nil, err
+	}
+	var body struct {
+		Points loyalty.Points `json:"points"`
+		Reason string         `json:"reason"`
+	}
+	if err := r.decode(&body); err != nil {
+		return 0, nil, err
+	}
+	res, err := a.svc.Adjust(ctx, loyalty.Adjustment{Key: key, MemberID: id, Points: body.Points, Reason: body.Reason, Actor: actor})
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, map[string]any{"entry": entryView(res.Entry), "replayed": res.Replayed}, nil
+}
+
+func (a *AdminAPI) getMember(ctx context.Context, r *request) (int, any, error) {
+	if _, err := r.admin(); err != nil {
+		return 0, nil, err
+	}
+	id, err := a.pathMember(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	acct, err := a.store.Account(ctx, id)
+	if err != nil {
+		return 0, nil, err
+	}
+	entries, _, err := a.store.Activity(ctx, id, "", 20)
+	if err != nil {
+		return 0, nil, err
+	}
+	views := make([]EntryView, 0, len(entries))
+	for _, e := range entries {
+		views = append(views, entryView(e))
+	}
+	return http.StatusOK, map[string]any{"account": meView(acct), "deficit": acct.Deficit, "recentActivity": views}, nil
+}
+
+func (a *AdminAPI) exportMember(ctx context.Context, r *request) (int, any, error) {
+	if _, err := r.admin(); err != nil {
+		return 0, nil, err
+	}
+	id, err := a.pathMember(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	acct, err := a.store.Account(ctx, id)
+	if err != nil {
+		return 0, nil, err
+	}
+	ledger, err := a.store.Ledger(ctx, id)
+	if err != nil {
+		return 0, nil, err
+	}
+	reds, err := a.store.Redemptions(ctx, id)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, map[string]any{"account": meView(acct), "deficit": acct.Deficit, "ledger": ledger, "redemptions": reds,
+		"exportedAt": a.svc.Clock.Now()}, nil
+}
+
+func (a *AdminAPI) eraseMember(ctx context.Context, r *request) (int, any, error) {
+	if _, err := r.admin(); err != nil {
+		return 0, nil, err
+	}
+	id, err := a.pathMember(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	er, err := a.store.EraseMember(ctx, id, a.svc.Clock.Now())
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, er, nil
+}
+
+func (a *AdminAPI) listRewards(ctx context.Context, r *request) (int, any, error) {
+	if _, err := r.admin(); err != nil {
+		return 0, nil, err
+	}
+	rewards, err := a.store.Rewards(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	if rewards == nil {
+		rewards = []loyalty.Reward{}
+	}
+	return http.StatusOK, map[string]any{"rewards": rewards}, nil
+}
+
+func (a *AdminAPI) putReward(ctx context.Context, r *request) (int, any, error) {
+	if _, err := r.admin(); err != nil {
+		return 0, nil, err
+	}
+	var rw loyalty.Reward
+	if err := r.decode(&rw); err != nil {
+		return 0, nil, err
+	}
+	if rw.ID != r.params["rewardId"] {
+		return 0, nil, loyalty.Invalid("id", "the body's id must equal the path's rewardId")
+	}
+	if err := rw.Validate(); err != nil {
+		return 0, nil, err
+	}
+	if err := a.store.PutReward(ctx, rw); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, rw, nil
+}
+
+func (a *AdminAPI) runAudit(ctx context.Context, r *request) (int, any, error) {
+	if _, err := r.admin(); err != nil {
+		return 0, nil, err
+	}
+	rep, err := a.store.Audit(ctx, 4)
+	if err != nil {
+		return 0, nil, err
+	}
+	if rep.Problems == nil {
+		rep.Problems = []loyalty.AuditProblem{}
+	}
+	return http.StatusOK, rep, nil
+}

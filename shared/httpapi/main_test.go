@@ -1,0 +1,97 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/loyalty-functions/loyalty/shared/dynamo"
+	"github.com/loyalty-functions/loyalty/shared/dynamolocal"
+	"github.com/loyalty-functions/loyalty/shared/httpapi"
+	"github.com/loyalty-functions/loyalty/shared/loyalty"
+)
+
+var db *dynamodb.Client
+
+func TestMain(m *testing.M) {
+	os.Exit(dynamolocal.RunTests(m, func(s *dynamolocal.Server) { db = s.Client() }))
+}
+
+var seq atomic.Int64
+
+type apis struct {
+	member *httpapi.MemberAPI
+	admin  *httpapi.AdminAPI
+	store  *dynamo.Store
+}
+
+func newAPIs(tb testing.TB) apis {
+	tb.Helper()
+	name := fmt.Sprintf("api-test-%d-%d", time.Now().UnixNano(), seq.Add(1))
+	if _, err := db.CreateTable(context.Background(), dynamo.Schema.CreateTableInput(name)); err != nil {
+		tb.Fatalf("create table: %v", err)
+	}
+	p := &loyalty.Program{ID: "t", Currency: "EUR", Timezone: "Europe/Berlin",
+		Earn:   loyalty.EarnRate{Points: 1, PerMinor: 100, Rounding: loyalty.RoundDown},
+		Expiry: loyalty.ExpiryPolicy{Months: 12, EndOfMonth: true}, Refund: loyalty.RefundNegative}
+	if err := p.Validate(); err != nil {
+		tb.Fatal(err)
+	}
+	st := dynamo.New(db, name)
+	svc := &loyalty.Service{Store: st, Program: p, Clock: loyalty.SystemClock{}}
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	return apis{member: httpapi.NewMemberAPI(svc, st, log), admin: httpapi.NewAdminAPI(svc, st, log), store: st}
+}
+
+// sample loads a payload 2.0 sample event from events/api.
+func sample(tb testing.TB, name string) events.APIGatewayV2HTTPRequest {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "events", "api", name))
+	if err != nil {
+		tb.Fatalf("read sample: %v", err)
+	}
+	var ev events.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(b, &ev); err != nil {
+		tb.Fatalf("decode sample %s: %v", name, err)
+	}
+	return ev
+}
+
+func (a apis) call(tb testing.TB, ev events.APIGatewayV2HTTPRequest) (int, map[string]any) {
+	tb.Helper()
+	h := a.member.Handle
+	if strings.HasPrefix(ev.RawPath, "/admin") {
+		h = a.admin.Handle
+	}
+	resp, err := h(context.Background(), ev)
+	if err != nil {
+		tb.Fatalf("%s %s: handler error %v", ev.RequestContext.HTTP.Method, ev.RawPath, err)
+	}
+	var body map[string]any
+	if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
+		tb.Fatalf("%s %s: body is not JSON: %q", ev.RequestContext.HTTP.Method, ev.RawPath, resp.Body)
+	}
+	return resp.StatusCode, body
+}
+
+func asMember(ev events.APIGatewayV2HTTPRequest, sub string) events.APIGatewayV2HTTPRequest {
+	claims := map[string]string{}
+	for k, v := range ev.RequestContext.Authorizer.JWT.Claims {
+		claims[k] = v
+	}
+	claims["sub"] = sub
+	ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+		JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims}}
+	return ev
+}

@@ -1,0 +1,248 @@
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/loyalty-functions/loyalty/shared/loyalty"
+)
+
+// MemberStore is what the member API reads beyond the domain's Store port.
+type MemberStore interface {
+	loyalty.Store
+	Activity(ctx context.Context, id loyalty.MemberID, cursor string, limit int) ([]loyalty.Entry, string, error)
+	Redemptions(ctx context.Context, id loyalty.MemberID) ([]loyalty.Redemption, error)
+	Rewards(ctx context.Context) ([]loyalty.Reward, error)
+}
+
+// MemberAPI serves the mobile app.
+type MemberAPI struct {
+	svc   *loyalty.Service
+	store MemberStore
+	rt    *router
+}
+
+// NewMemberAPI builds the member API on a service and its store.
+func NewMemberAPI(svc *loyalty.Service, store MemberStore, log *slog.Logger) *MemberAPI {
+	m := &MemberAPI{svc: svc, store: store}
+	m.rt = &router{routes: MemberRoutes, log: log, handlers: map[string]handlerFunc{
+		"getMe":            m.getMe,
+		"listActivity":     m.listActivity,
+		"listRewards":      m.listRewards,
+		"createRedemption": m.createRedemption,
+		"listRedemptions":  m.listRedemptions,
+		"cancelRedemption": m.cancelRedemption,
+	}}
+	return m
+}
+
+// Handle is the Lambda handler.
+func (m *MemberAPI) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	return m.rt.serve(ctx, ev)
+}
+
+// account returns the caller's account, enrolling a new member on their
+// first call (idempotently: a second enrolment returns the first account).
+func (m *MemberAPI) account(ctx context.Context, id loyalty.MemberID) (loyalty.Account, error) {
+	a, err := m.store.Account(ctx, id)
+	if loyalty.ErrorCode(err) == loyalty.CodeNotFound {
+		return m.store.Enrol(ctx, id, m.svc.Clock.Now())
+	}
+	return a, err
+}
+
+// MeView is the body of GET /v1/me.
+type MeView struct {
+	MemberID       loyalty.MemberID `json:"memberId"`
+	Balance        loyalty.Points   `json:"balance"`
+	LifetimePoints loyalty.Points   `json:"lifetimePoints"`
+	Tier           string           `json:"tier"`
+	Debt           loyalty.Points   `json:"debt"`
+	ExpiringNext   *ExpiringView    `json:"expiringNext"`
+	Lots           []loyalty.Lot    `json:"lots"`
+	StampCards     []any            `json:"stampCards"`
+	MemberSince    time.Time        `json:"memberSince"`
+}
+
+// ExpiringView is the next lot to expire.
+type ExpiringView struct {
+	Points  loyalty.Points `json:"points"`
+	Expires loyalty.Date   `json:"expires"`
+}
+
+func meView(a loyalty.Account) MeView {
+	v := MeView{MemberID: a.MemberID, Balance: a.Balance, LifetimePoints: a.Lifetime, Tier: a.Tier, Debt: a.Debt,
+		Lots: a.Lots, StampCards: []any{}, MemberSince: a.CreatedAt}
+	if v.Lots == nil {
+		v.Lots = []loyalty.Lot{}
+	}
+	if v.Tier == "" {
+		v.Tier = "base"
+	}
+	for _, l := range a.Lots {
+		if l.Expires != loyalty.NoExpiry {
+			v.ExpiringNext = &ExpiringView{Points: l.Points, Expires: l.Expires}
+			break
+		}
+	}
+	return v
+}
+
+func (m *MemberAPI) getMe(ctx context.Context, r *request) (int, any, error) {
+	id, err := r.member()
+	if err != nil {
+		return 0, nil, err
+	}
+	if err := r.checkQuery(); err != nil {
+		return 0, nil, err
+	}
+	a, err := m.account(ctx, id)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, meView(a), nil
+}
+
+// EntryView is one line of the activity list.
+type EntryView struct {
+	ID     string               `json:"id"`
+	Kind   loyalty.EntryKind    `json:"kind"`
+	Points loyalty.Points       `json:"points"`
+	At     time.Time            `json:"at"`
+	Ref    string               `json:"ref,omitempty"`
+	Reason string               `json:"reason,omitempty"`
+	Spend  *loyalty.Money       `json:"spend,omitempty"`
+	Rules  []loyalty.RuleResult `json:"rules,omitempty"`
+}
+
+func entryView(e loyalty.Entry) EntryView {
+	return EntryView{ID: e.Key, Kind: e.Kind, Points: e.Delta, At: e.At, Ref: e.Ref, Reason: e.Reason, Spend: e.Spend, Rules: e.Rules}
+}
+
+func (m *MemberAPI) listActivity(ctx context.Context, r *request) (int, any, error) {
+	id, err := r.member()
+	if err != nil {
+		return 0, nil, err
+	}
+	if err := r.checkQuery("limit", "cursor"); err != nil {
+		return 0, nil, err
+	}
+	limit, err := r.intQuery("limit", 20, 1, 100)
+	if err != nil {
+		return 0, nil, err
+	}
+	cursor, err := r.strQuery("cursor", 512)
+	if err != nil {
+		return 0, nil, err
+	}
+	entries, next, err := m.store.Activity(ctx, id, cursor, limit)
+	if err != nil {
+		return 0, nil, err
+	}
+	views := make([]EntryView, 0, len(entries))
+	for _, e := range entries {
+		views = append(views, entryView(e))
+	}
+	return http.StatusOK, map[string]any{"entries": views, "nextCursor": next}, nil
+}
+
+// RewardView is a catalog item as a member sees it.
+type RewardView struct {
+	loyalty.Reward
+	Affordable bool `json:"affordable"`
+}
+
+func (m *MemberAPI) listRewards(ctx context.Context, r *request) (int, any, error) {
+	id, err := r.member()
+	if err != nil {
+		return 0, nil, err
+	}
+	if err := r.checkQuery(); err != nil {
+		return 0, nil, err
+	}
+	a, err := m.account(ctx, id)
+	if err != nil {
+		return 0, nil, err
+	}
+	rewards, err := m.store.Rewards(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	views := []RewardView{}
+	for _, rw := range rewards {
+		if rw.Active {
+			views = append(views, RewardView{Reward: rw, Affordable: a.Balance >= rw.Cost})
+		}
+	}
+	return http.StatusOK, map[string]any{"balance": a.Balance, "rewards": views}, nil
+}
+
+// RedemptionView is an issued reward as the member sees it.
+type RedemptionView struct {
+	loyalty.Redemption
+}
+
+func (m *MemberAPI) createRedemption(ctx context.Context, r *request) (int, any, error) {
+	id, err := r.member()
+	if err != nil {
+		return 0, nil, err
+	}
+	if err := r.checkQuery(); err != nil {
+		return 0, nil, err
+	}
+	key, err := r.idempotencyKey()
+	if err != nil {
+		return 0, nil, err
+	}
+	var body struct {
+		RewardID string `json:"rewardId"`
+	}
+	if err := r.decode(&body); err != nil {
+		return 0, nil, err
+	}
+	if body.RewardID == "" {
+		return 0, nil, loyalty.Invalid("rewardId", "rewardId is required")
+	}
+	red, _, err := m.svc.Redeem(ctx, id, key, body.RewardID)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, red, nil
+}
+
+func (m *MemberAPI) listRedemptions(ctx context.Context, r *request) (int, any, error) {
+	id, err := r.member()
+	if err != nil {
+		return 0, nil, err
+	}
+	if err := r.checkQuery(); err != nil {
+		return 0, nil, err
+	}
+	reds, err := m.store.Redemptions(ctx, id)
+	if err != nil {
+		return 0, nil, err
+	}
+	if reds == nil {
+		reds = []loyalty.Redemption{}
+	}
+	return http.StatusOK, map[string]any{"redemptions": reds}, nil
+}
+
+func (m *MemberAPI) cancelRedemption(ctx context.Context, r *request) (int, any, error) {
+	id, err := r.member()
+	if err != nil {
+		return 0, nil, err
+	}
+	if err := r.checkQuery(); err != nil {
+		return 0, nil, err
+	}
+	red, _, err := m.svc.CancelRedemption(ctx, id, r.params["redemptionId"])
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, red, nil
+}

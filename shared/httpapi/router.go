@@ -1,0 +1,268 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/loyalty-functions/loyalty/shared/loyalty"
+)
+
+// Auth is how API Gateway authorizes a route.
+type Auth string
+
+const (
+	AuthJWT Auth = "JWT"     // Cognito user-pool JWT authorizer
+	AuthIAM Auth = "AWS_IAM" // SigV4-signed by an IAM principal
+)
+
+// Route is one route of an API. The route tables in routes.go are the one
+// list that the handlers, the OpenAPI test, the local gateway and the CDK
+// stack all read.
+type Route struct {
+	Method    string
+	Path      string // API Gateway syntax: /v1/me/redemptions/{id}
+	Auth      Auth
+	Operation string // operationId in the OpenAPI description
+}
+
+// Key is the API Gateway route key, "GET /v1/me".
+func (r Route) Key() string { return r.Method + " " + r.Path }
+
+// request is what a handler sees: the decoded request and its context.
+type request struct {
+	ev     events.APIGatewayV2HTTPRequest
+	params map[string]string
+	id     string // request id for the client and the logs
+	log    *slog.Logger
+}
+
+type handlerFunc func(ctx context.Context, r *request) (int, any, error)
+
+type router struct {
+	routes   []Route
+	handlers map[string]handlerFunc // by operation
+	log      *slog.Logger
+}
+
+// maxBody bounds request bodies; the largest real body is a few hundred bytes.
+const maxBody = 16 << 10
+
+func (rt *router) serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	id := ev.RequestContext.RequestID
+	lambdaID := ""
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		lambdaID = lc.AwsRequestID
+	}
+	if id == "" {
+		id = lambdaID
+	}
+	log := rt.log.With("requestId", id, "awsRequestId", lambdaID, "method", ev.RequestContext.HTTP.Method, "path", ev.RawPath)
+	method := ev.RequestContext.HTTP.Method
+	path := ev.RawPath
+	if path == "" {
+		path = ev.RequestContext.HTTP.Path
+	}
+	var (
+		match       *Route
+		params      map[string]string
+		pathMatched bool
+	)
+	for i := range rt.routes {
+		p, ok := matchPath(rt.routes[i].Path, path)
+		if !ok {
+			continue
+		}
+		pathMatched = true
+		if rt.routes[i].Method == method {
+			match, params = &rt.routes[i], p
+			break
+		}
+	}
+	if match == nil {
+		if pathMatched {
+			return errorResponse(log, id, loyalty.Errorf(CodeMethodNotAllowed, "%s is not allowed on %s", method, path)), nil
+		}
+		return errorResponse(log, id, loyalty.Errorf(CodeRouteNotFound, "no route %s %s", method, path)), nil
+	}
+	h := rt.handlers[match.Operation]
+	req := &request{ev: ev, params: params, id: id, log: log.With("operation", match.Operation)}
+	status, body, err := h(ctx, req)
+	if err != nil {
+		return errorResponse(req.log, id, err), nil
+	}
+	req.log.Info("request served", "status", status)
+	resp := jsonResponse(status, body)
+	resp.Headers["X-Request-Id"] = id
+	return resp, nil
+}
+
+// matchPath matches an API Gateway path template against a concrete path.
+func matchPath(tmpl, path string) (map[string]string, bool) {
+	ts := strings.Split(strings.Trim(tmpl, "/"), "/")
+	ps := strings.Split(strings.Trim(path, "/"), "/")
+	if len(ts) != len(ps) {
+		return nil, false
+	}
+	params := map[string]string{}
+	for i, t := range ts {
+		if strings.HasPrefix(t, "{") && strings.HasSuffix(t, "}") {
+			if ps[i] == "" {
+				return nil, false
+			}
+			params[strings.Trim(t, "{}")] = ps[i]
+			continue
+		}
+		if t != ps[i] {
+			return nil, false
+		}
+	}
+	return params, true
+}
+
+// member is the verified caller: the `sub` claim the JWT authorizer filled.
+func (r *request) member() (loyalty.MemberID, error) {
+	var sub string
+	if a := r.ev.RequestContext.Authorizer; a != nil && a.JWT != nil {
+		sub = a.JWT.Claims["sub"]
+	}
+	if sub == "" {
+		return "", loyalty.Errorf(loyalty.CodeUnauthorized, "no verified identity")
+	}
+	id := loyalty.MemberID(sub)
+	if err := loyalty.ValidateMemberID("sub", id); err != nil {
+		return "", loyalty.Errorf(loyalty.CodeUnauthorized, "the token's subject is not a valid member id")
+	}
+	return id, nil
+}
+
+// admin is the IAM principal of an admin request, for the ledger's actor.
+func (r *request) admin() (string, error) {
+	a := r.ev.RequestContext.Authorizer
+	if a == nil || a.IAM == nil || a.IAM.UserARN == "" && a.IAM.CallerID == "" {
+		return "", loyalty.Errorf(loyalty.CodeForbidden, "admin routes need an IAM-signed request")
+	}
+	if a.IAM.UserARN != "" {
+		return "ops:" + a.IAM.UserARN, nil
+	}
+	return "ops:" + a.IAM.CallerID, nil
+}
+
+func (r *request) header(name string) string {
+	for k, v := range r.ev.Headers {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
+}
+
+// idempotencyKey returns the required Idempotency-Key header.
+func (r *request) idempotencyKey() (string, error) {
+	k := r.header("Idempotency-Key")
+	if k == "" {
+		return "", loyalty.Errorf(CodeMissingIdemKey, "the Idempotency-Key header is required")
+	}
+	if err := loyalty.ValidateKey("Idempotency-Key", k); err != nil {
+		return "", err
+	}
+	return k, nil
+}
+
+// decode reads a JSON object body strictly: the right content type, at most
+// maxBody bytes, no unknown fields, no trailing data.
+func (r *request) decode(v any) error {
+	ct := r.header("Content-Type")
+	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+		return loyalty.Errorf(CodeUnsupportedMedia, "the body must be application/json")
+	}
+	body := []byte(r.ev.Body)
+	if r.ev.IsBase64Encoded {
+		b, err := base64.StdEncoding.DecodeString(r.ev.Body)
+		if err != nil {
+			return loyalty.Errorf(CodeMalformedJSON, "the body is not valid base64")
+		}
+		body = b
+	}
+	if len(body) > maxBody {
+		return loyalty.Errorf(CodePayloadTooLarge, "the body is larger than %d bytes", maxBody)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return loyalty.Errorf(CodeMalformedJSON, "the body must hold one JSON object")
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var (
+		syn *json.SyntaxError
+		typ *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &syn), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return loyalty.Errorf(CodeMalformedJSON, "the body is not valid JSON")
+	case errors.As(err, &typ):
+		return loyalty.Invalid(typ.Field, "field %s must be a %s", typ.Field, typ.Type.Kind())
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return loyalty.Invalid(field, "unknown field %q", field)
+	}
+	return loyalty.Errorf(CodeMalformedJSON, "the body is not valid JSON")
+}
+
+// intQuery reads an optional integer query parameter within [lo, hi].
+func (r *request) intQuery(name string, def, lo, hi int) (int, error) {
+	v, ok := r.ev.QueryStringParameters[name]
+	if !ok {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, loyalty.Invalid(name, "%s must be an integer from %d to %d", name, lo, hi)
+	}
+	return n, nil
+}
+
+func (r *request) strQuery(name string, max int) (string, error) {
+	v := r.ev.QueryStringParameters[name]
+	if len(v) > max {
+		return "", loyalty.Invalid(name, "%s is longer than %d characters", name, max)
+	}
+	return v, nil
+}
+
+func asError(err error, target **loyalty.Error) bool { return errors.As(err, target) }
+
+// checkUnknownQuery refuses query parameters a route does not take.
+func (r *request) checkQuery(allowed ...string) error {
+	for k := range r.ev.QueryStringParameters {
+		ok := false
+		for _, a := range allowed {
+			ok = ok || k == a
+		}
+		if !ok {
+			return loyalty.Invalid(k, "unknown query parameter %q", k)
+		}
+	}
+	return nil
+}
+
+var _ = fmt.Sprintf
+var _ = http.StatusOK

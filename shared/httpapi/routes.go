@@ -1,0 +1,23 @@
+package httpapi
+
+// MemberRoutes are the mobile app's routes, behind the JWT authorizer.
+var MemberRoutes = []Route{
+	{"GET", "/v1/me", AuthJWT, "getMe"},
+	{"GET", "/v1/me/activity", AuthJWT, "listActivity"},
+	{"GET", "/v1/rewards", AuthJWT, "listRewards"},
+	{"POST", "/v1/me/redemptions", AuthJWT, "createRedemption"},
+	{"GET", "/v1/me/redemptions", AuthJWT, "listRedemptions"},
+	{"DELETE", "/v1/me/redemptions/{redemptionId}", AuthJWT, "cancelRedemption"},
+}
+
+// AdminRoutes are ops' routes, behind IAM authorization.
+var AdminRoutes = []Route{
+	{"POST", "/admin/purchases", AuthIAM, "recordPurchase"},
+	{"POST", "/admin/members/{memberId}/adjustments", AuthIAM, "adjustPoints"},
+	{"GET", "/admin/members/{memberId}", AuthIAM, "getMember"},
+	{"GET", "/admin/members/{memberId}/export", AuthIAM, "exportMember"},
+	{"DELETE", "/admin/members/{memberId}", AuthIAM, "eraseMember"},
+	{"GET", "/admin/rewards", AuthIAM, "adminListRewards"},
+	{"PUT", "/admin/rewards/{rewardId}", AuthIAM, "putReward"},
+	{"POST", "/admin/audit", AuthIAM, "runAudit"},
+}
