@@ -6,13 +6,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"mime"
-	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -214,8 +213,11 @@ func jsonError(err error) error {
 	var (
 		syn *json.SyntaxError
 		typ *json.UnmarshalTypeError
+		tim *time.ParseError
 	)
 	switch {
+	case errors.As(err, &tim):
+		return loyalty.Invalid("", "a timestamp is not RFC 3339 with a timezone offset")
 	case errors.As(err, &syn), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return loyalty.Errorf(CodeMalformedJSON, "the body is not valid JSON")
 	case errors.As(err, &typ):
@@ -263,6 +265,3 @@ func (r *request) checkQuery(allowed ...string) error {
 	}
 	return nil
 }
-
-var _ = fmt.Sprintf
-var _ = http.StatusOK
