@@ -4,9 +4,9 @@
 // with ReportBatchItemFailures, building events with ToSQSEvent. Local runs,
 // end-to-end tests and benchmarks use it; deployed functions never do.
 //
-// It imports goaws, the AWS SDK and aws-lambda-go only. It must not import the
-// domain, the store or any other adapter of this repository, and only local
-// tooling and tests may import it.
+// It imports goaws (and logrus, goaws' logger), the AWS SDK and aws-lambda-go
+// only. It must not import the domain, the store or any other adapter of this
+// repository, and only local tooling and tests may import it.
 //
 // # One server per process
 //

@@ -397,9 +397,9 @@ func TestMessageAttributeDigestMatchesSQS(t *testing.T) {
 	}
 }
 
-// The digest algorithm is SQS': this vector was computed by hand from the
-// rules in the SQS developer guide (length-prefixed name, type, transport
-// byte 1, length-prefixed value).
+// The bytes below are what the SQS developer guide's digest rules give for one
+// String attribute: length-prefixed name, length-prefixed data type,
+// transport byte 1, length-prefixed value.
 func TestMD5OfMessageAttributesVector(t *testing.T) {
 	t.Parallel()
 	h := md5.New()
