@@ -1,0 +1,81 @@
+package stacks_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+
+	"github.com/loyalty-functions/loyalty/infra/stacks"
+)
+
+func TestConfigFromContext(t *testing.T) {
+	tests := []struct {
+		name    string
+		context map[string]any
+		check   func(stacks.Config) string // "" when fine
+		wantErr string
+	}{
+		{name: "defaults", context: nil, check: func(c stacks.Config) string {
+			d := stacks.DefaultConfig()
+			if c.Stage != "dev" || c.Timezone != "Europe/Berlin" || c.DistDir != "dist" || c.ProgramFile != "program.json" ||
+				len(c.PartnerAccounts) != 0 || strings.Join(c.CorsOrigins, ",") != strings.Join(d.CorsOrigins, ",") {
+				return "defaults differ"
+			}
+			return ""
+		}},
+		{name: "list from cdk.json", context: map[string]any{"partnerAccounts": []any{"111111111111", "222222222222"}},
+			check: func(c stacks.Config) string {
+				if strings.Join(c.PartnerAccounts, ",") != "111111111111,222222222222" {
+					return strings.Join(c.PartnerAccounts, ",")
+				}
+				return ""
+			}},
+		{name: "list from -c", context: map[string]any{"partnerAccounts": "111111111111, 222222222222"},
+			check: func(c stacks.Config) string {
+				if strings.Join(c.PartnerAccounts, ",") != "111111111111,222222222222" {
+					return strings.Join(c.PartnerAccounts, ",")
+				}
+				return ""
+			}},
+		{name: "JSON list from -c", context: map[string]any{"corsOrigins": `["https://app.example.com"]`},
+			check: func(c stacks.Config) string {
+				if strings.Join(c.CorsOrigins, ",") != "https://app.example.com" {
+					return strings.Join(c.CorsOrigins, ",")
+				}
+				return ""
+			}},
+		{name: "bad account", context: map[string]any{"partnerAccounts": "12345"}, wantErr: "partnerAccounts"},
+		{name: "bad timezone", context: map[string]any{"timezone": "Europe/Berln"}, wantErr: "timezone"},
+		{name: "bad stage", context: map[string]any{"stage": "Prod"}, wantErr: "stage"},
+		{name: "bad email", context: map[string]any{"alarmEmail": "ops"}, wantErr: "alarmEmail"},
+		{name: "bad pool id", context: map[string]any{"userPoolId": "pool"}, wantErr: "userPoolId"},
+		{name: "wildcard origin", context: map[string]any{"corsOrigins": "*"}, wantErr: "corsOrigins"},
+		{name: "bad log level", context: map[string]any{"logLevel": "chatty"}, wantErr: "logLevel"},
+		{name: "imported pool", context: map[string]any{"userPoolId": "eu-central-1_AbC123"}, check: func(c stacks.Config) string {
+			if c.UserPoolID != "eu-central-1_AbC123" {
+				return c.UserPoolID
+			}
+			return ""
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := tc.context
+			app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx})
+			cfg, err := stacks.ConfigFromContext(app.Node())
+			if tc.wantErr != "" {
+				if err == nil || !strings.HasPrefix(err.Error(), tc.wantErr) {
+					t.Fatalf("ConfigFromContext: got error %v, want one about %s", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ConfigFromContext: got error %v, want nil", err)
+			}
+			if msg := tc.check(cfg); msg != "" {
+				t.Errorf("ConfigFromContext: got %+v (%s), want the %s case", cfg, msg, tc.name)
+			}
+		})
+	}
+}

@@ -1,0 +1,270 @@
+package stacks_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/loyalty-functions/loyalty/infra/stacks"
+	"github.com/loyalty-functions/loyalty/shared/dynamo"
+)
+
+func TestStatefulStackHasTerminationProtection(t *testing.T) {
+	// GIVEN the synthesized app
+	f := synth(t)
+	// WHEN we read the stateful stack's settings
+	got := f.stateful.TerminationProtection()
+	// THEN termination protection is on.
+	// Intent: deleting the stack holding members' points takes a deliberate
+	// extra step, never a stray `cdk destroy`.
+	if got == nil || !*got {
+		t.Errorf("stateful stack termination protection: got %v, want true", got)
+	}
+}
+
+func TestTableIsEncryptedRecoverableProtectedAndRetained(t *testing.T) {
+	// GIVEN the stateful template
+	f := synth(t)
+	// WHEN we look at the table
+	// THEN it is encrypted with our customer-managed key, has PITR and
+	// deletion protection, and survives stack deletion and replacement.
+	// Intent: the ledger is the product; it is never readable with only
+	// AWS's key, never lost to a bad write (restore to any second of the
+	// last 35 days), never deleted by a mistaken deploy.
+	expect(t, "encrypted, recoverable, deletion-protected, retained table", func() {
+		f.statefulTpl.HasResource(jsii.String("AWS::DynamoDB::Table"), map[string]any{
+			"Properties": map[string]any{
+				"SSESpecification": map[string]any{
+					"SSEEnabled":     true,
+					"SSEType":        "KMS",
+					"KMSMasterKeyId": assertions.Match_ObjectLike(&map[string]any{"Fn::GetAtt": assertions.Match_AnyValue()}),
+				},
+				"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true},
+				"DeletionProtectionEnabled":        true,
+				"BillingMode":                      "PAY_PER_REQUEST",
+			},
+			"DeletionPolicy":      "Retain",
+			"UpdateReplacePolicy": "Retain",
+		})
+	})
+	// Intent: a customer-managed key that rotates yearly, retained with the
+	// table it decrypts (losing the key loses the data).
+	expect(t, "rotating, retained KMS keys", func() {
+		f.statefulTpl.AllResources(jsii.String("AWS::KMS::Key"), map[string]any{
+			"Properties":     map[string]any{"EnableKeyRotation": true},
+			"DeletionPolicy": "Retain",
+		})
+	})
+}
+
+func TestTableIsBuiltFromTheSharedSchema(t *testing.T) {
+	// GIVEN the stateful template and the schema the local stack uses
+	f := synth(t)
+	tables := ofType(f.statefulRes, "AWS::DynamoDB::Table")
+	if len(tables) != 1 {
+		t.Fatalf("tables: got %d, want 1", len(tables))
+	}
+	p := tables[0].Properties
+	// WHEN we compare keys, indexes and TTL
+	// THEN they are the schema's.
+	// Intent: infra and the local stack cannot drift: the store's tests run
+	// against the table production has.
+	wantKeys := fmt.Sprint([]any{
+		map[string]any{"AttributeName": dynamo.Schema.PartitionKey, "KeyType": "HASH"},
+		map[string]any{"AttributeName": dynamo.Schema.SortKey, "KeyType": "RANGE"},
+	})
+	if got := fmt.Sprint(p["KeySchema"]); got != wantKeys {
+		t.Errorf("key schema: got %s, want %s", got, wantKeys)
+	}
+	ttl, _ := p["TimeToLiveSpecification"].(map[string]any)
+	if ttl["AttributeName"] != dynamo.Schema.TTLAttribute || ttl["Enabled"] != true {
+		t.Errorf("TTL: got %v, want attribute %q enabled", ttl, dynamo.Schema.TTLAttribute)
+	}
+	gsis := list(p["GlobalSecondaryIndexes"])
+	if len(gsis) != len(dynamo.Schema.GlobalIndexes) {
+		t.Fatalf("global indexes: got %d, want %d", len(gsis), len(dynamo.Schema.GlobalIndexes))
+	}
+	for i, ix := range dynamo.Schema.GlobalIndexes {
+		g := gsis[i].(map[string]any)
+		wantProjection := "ALL"
+		if ix.KeysOnly {
+			wantProjection = "KEYS_ONLY"
+		}
+		got := fmt.Sprint(g["IndexName"], g["KeySchema"], g["Projection"])
+		want := fmt.Sprint(ix.Name, []any{
+			map[string]any{"AttributeName": ix.PartitionKey, "KeyType": "HASH"},
+			map[string]any{"AttributeName": ix.SortKey, "KeyType": "RANGE"},
+		}, map[string]any{"ProjectionType": wantProjection})
+		if got != want {
+			t.Errorf("index %d: got %s, want %s", i, got, want)
+		}
+	}
+}
+
+func TestEveryStatefulResourceIsRetained(t *testing.T) {
+	// GIVEN the stateful template
+	f := synth(t)
+	// WHEN we walk its resources
+	// THEN every one that holds data or identity is retained on delete.
+	// Intent: removing a resource from the code orphans it instead of
+	// deleting members' data, messages, events or logins.
+	holdsNothing := map[string]bool{"AWS::SQS::QueuePolicy": true, "AWS::CDK::Metadata": true}
+	for id, r := range f.statefulRes {
+		if holdsNothing[r.Type] {
+			continue
+		}
+		if r.DeletionPolicy != "Retain" || r.UpdateReplace != "Retain" {
+			t.Errorf("%s (%s): got DeletionPolicy %q UpdateReplacePolicy %q, want Retain/Retain", id, r.Type, r.DeletionPolicy, r.UpdateReplace)
+		}
+	}
+}
+
+func TestPartnerQueueIsEncryptedWithRedriveAndFittedVisibility(t *testing.T) {
+	// GIVEN the stateful template
+	f := synth(t)
+	// WHEN we look at the partner queue
+	// THEN it is KMS-encrypted, redrives to the DLQ after 5 receives and its
+	// visibility timeout is six times the ingest timeout.
+	// Intent: a poison message stops being retried after 5 tries and waits
+	// in the DLQ instead of being lost; a slow batch is not redelivered
+	// while ingest still works on it.
+	wantVisibility := stacks.QueueVisibilityFactor * stacks.IngestTimeout.Seconds()
+	expect(t, "partner queue", func() {
+		f.statefulTpl.HasResourceProperties(jsii.String("AWS::SQS::Queue"), map[string]any{
+			"KmsMasterKeyId":    assertions.Match_AnyValue(),
+			"VisibilityTimeout": wantVisibility,
+			"RedrivePolicy": map[string]any{
+				"deadLetterTargetArn": assertions.Match_AnyValue(),
+				"maxReceiveCount":     stacks.PartnerMaxReceiveCount,
+			},
+		})
+	})
+	// Intent: a dead letter is kept 14 days, the SQS maximum, for replay.
+	expect(t, "partner DLQ keeps messages 14 days", func() {
+		f.statefulTpl.HasResourceProperties(jsii.String("AWS::SQS::Queue"), map[string]any{
+			"KmsMasterKeyId":         assertions.Match_AnyValue(),
+			"MessageRetentionPeriod": 14 * 24 * 3600,
+			"RedrivePolicy":          assertions.Match_Absent(),
+		})
+	})
+}
+
+func TestPartnerAccountsMaySendAndNothingElse(t *testing.T) {
+	// GIVEN partner accounts in the configuration
+	f := synth(t)
+	// WHEN we read the queue policy and the queue key policy
+	// THEN each partner account may sqs:SendMessage to the partner queue,
+	// and use the queue key only through SQS.
+	// Intent: partners drop events cross-account without any other access
+	// to the queue (no receive, no purge) or to the key.
+	var principals []any
+	for _, a := range partnerAccounts {
+		principals = append(principals, assertions.Match_ObjectLike(&map[string]any{
+			"Fn::Join": assertions.Match_ArrayWith(&[]any{assertions.Match_ArrayWith(&[]any{":iam::" + a + ":root"})}),
+		}))
+	}
+	expect(t, "queue policy letting partners send", func() {
+		f.statefulTpl.HasResourceProperties(jsii.String("AWS::SQS::QueuePolicy"), map[string]any{
+			"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{
+				assertions.Match_ObjectLike(&map[string]any{
+					"Sid":       "PartnerAccountsSend",
+					"Effect":    "Allow",
+					"Action":    "sqs:SendMessage",
+					"Principal": map[string]any{"AWS": principals},
+				}),
+			})},
+		})
+	})
+	expect(t, "key policy letting partners encrypt through SQS only", func() {
+		f.statefulTpl.HasResourceProperties(jsii.String("AWS::KMS::Key"), map[string]any{
+			"KeyPolicy": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{
+				assertions.Match_ObjectLike(&map[string]any{
+					"Sid":       "PartnerAccountsEncryptThroughSqs",
+					"Action":    []any{"kms:GenerateDataKey", "kms:Decrypt"},
+					"Principal": map[string]any{"AWS": principals},
+					"Condition": map[string]any{"StringEquals": map[string]any{"kms:ViaService": assertions.Match_AnyValue()}},
+				}),
+			})},
+		})
+	})
+}
+
+func TestEveryQueueRefusesPlainHTTP(t *testing.T) {
+	// GIVEN both templates
+	f := synth(t)
+	for stack, res := range map[string]map[string]resource{"stateful": f.statefulRes, "service": f.services} {
+		// WHEN we collect the queues a queue policy denies insecure transport for
+		secured := map[string]bool{}
+		for _, p := range ofType(res, "AWS::SQS::QueuePolicy") {
+			doc, _ := p.Properties["PolicyDocument"].(map[string]any)
+			for _, s := range list(doc["Statement"]) {
+				st := s.(map[string]any)
+				if st["Effect"] == "Deny" && st["Action"] == "sqs:*" &&
+					fmt.Sprint(st["Condition"]) == "map[Bool:map[aws:SecureTransport:false]]" {
+					for _, q := range refs(p.Properties["Queues"]) {
+						secured[q] = true
+					}
+				}
+			}
+		}
+		// THEN every queue is among them.
+		// Intent: partners' purchases and dead letters never travel in clear.
+		for _, q := range ofType(res, "AWS::SQS::Queue") {
+			if !secured[q.id] {
+				t.Errorf("%s queue %s: got no enforce-SSL deny statement, want one", stack, q.id)
+			}
+		}
+	}
+}
+
+func TestEventBusHasAnArchive(t *testing.T) {
+	// GIVEN the stateful template
+	f := synth(t)
+	// WHEN we look for the archive of the domain event bus
+	// THEN there is one, with a retention.
+	// Intent: a subscriber that was down, or is new, can replay the
+	// domain events instead of us re-deriving them.
+	expect(t, "event bus archive", func() {
+		f.statefulTpl.HasResourceProperties(jsii.String("AWS::Events::Archive"), map[string]any{
+			"SourceArn":     map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^EventBus")), "Arn"}},
+			"RetentionDays": assertions.Match_AnyValue(),
+		})
+	})
+}
+
+func TestUserPoolAndAppClientAreLockedDown(t *testing.T) {
+	// GIVEN the stateful template (no userPoolId: the pool is created)
+	f := synth(t)
+	// THEN the pool demands strong passwords and is deletion-protected, and
+	// the app client is public (no secret) with SRP only and no OAuth flows.
+	// Intent: members' logins survive a bad deploy, and the mobile app
+	// holds no secret and exposes no implicit-grant redirect.
+	expect(t, "user pool", func() {
+		f.statefulTpl.HasResourceProperties(jsii.String("AWS::Cognito::UserPool"), map[string]any{
+			"DeletionProtection": "ACTIVE",
+			"Policies": map[string]any{"PasswordPolicy": assertions.Match_ObjectLike(&map[string]any{
+				"MinimumLength": 10, "RequireLowercase": true, "RequireUppercase": true, "RequireNumbers": true, "RequireSymbols": true,
+			})},
+		})
+	})
+	expect(t, "app client", func() {
+		f.statefulTpl.HasResourceProperties(jsii.String("AWS::Cognito::UserPoolClient"), map[string]any{
+			"GenerateSecret":                  false,
+			"ExplicitAuthFlows":               []any{"ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"},
+			"AllowedOAuthFlows":               assertions.Match_Absent(),
+			"AllowedOAuthFlowsUserPoolClient": false,
+			"PreventUserExistenceErrors":      "ENABLED",
+		})
+	})
+}
+
+func TestStatefulOutputs(t *testing.T) {
+	// GIVEN the stateful template
+	f := synth(t)
+	// THEN it outputs what a partner, the app and ops need to connect.
+	for _, id := range []string{"TableName", "PartnerQueueUrl", "PartnerQueueArn", "EventBusName", "UserPoolId", "UserPoolClientId"} {
+		expect(t, "output "+id, func() { f.statefulTpl.HasOutput(jsii.String(id), map[string]any{}) })
+	}
+}
