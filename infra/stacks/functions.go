@@ -83,8 +83,10 @@ var (
 	memberAPIActions = []string{ddbGetItem, ddbBatchGetItem, ddbQuery, ddbPutItem, ddbUpdateItem, ddbConditionCheckItem}
 	// DeleteItem is for erasure requests (GDPR), which only ops may make.
 	adminAPIActions = []string{ddbGetItem, ddbBatchGetItem, ddbQuery, ddbPutItem, ddbUpdateItem, ddbDeleteItem, ddbConditionCheckItem}
-	ingestActions   = []string{ddbGetItem, ddbQuery, ddbPutItem, ddbUpdateItem, ddbConditionCheckItem}
-	jobActions      = []string{ddbGetItem, ddbBatchGetItem, ddbQuery, ddbPutItem, ddbUpdateItem, ddbConditionCheckItem}
+	// BatchGetItem: the store's Apply reads the idempotency entry and the
+	// account in one BatchGetItem before it writes (shared/dynamo).
+	ingestActions = []string{ddbGetItem, ddbBatchGetItem, ddbQuery, ddbPutItem, ddbUpdateItem, ddbConditionCheckItem}
+	jobActions    = []string{ddbGetItem, ddbBatchGetItem, ddbQuery, ddbPutItem, ddbUpdateItem, ddbConditionCheckItem}
 )
 
 // Functions is every Lambda of the engine. Add a function here (and its
