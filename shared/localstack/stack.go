@@ -83,7 +83,9 @@ func RepoRoot() (string, error) {
 }
 
 // DevKeyPath is where the development signing key lives (git-ignored).
-func DevKeyPath(repoRoot string) string { return filepath.Join(repoRoot, ".cache", "devkeys", "jwt.pem") }
+func DevKeyPath(repoRoot string) string {
+	return filepath.Join(repoRoot, ".cache", "devkeys", "jwt.pem")
+}
 
 // Start brings the stack up; on any failure it tears down what it started.
 func Start(ctx context.Context, opts Options) (st *Stack, err error) {
@@ -165,8 +167,8 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		routes = append(routes, localgateway.Route{Method: r.Method, Path: r.Path, Auth: localgateway.AuthIAM, Function: st.funcs["admin-api"]})
 	}
 	st.gateway, err = localgateway.New(localgateway.Config{Addr: opts.Addr, Routes: routes,
-		JWT: localgateway.JWTVerifier{Issuer: Issuer, Audience: Audience, PublicKey: &st.Key.PublicKey},
-		IAM: localgateway.IAMVerifier{AccessKeyID: AdminAccessKey, SecretAccessKey: AdminSecret, Region: Region},
+		JWT:  localgateway.JWTVerifier{Issuer: Issuer, Audience: Audience, PublicKey: &st.Key.PublicKey},
+		IAM:  localgateway.IAMVerifier{AccessKeyID: AdminAccessKey, SecretAccessKey: AdminSecret, Region: Region},
 		Logf: opts.Logf})
 	if err != nil {
 		return st, err
