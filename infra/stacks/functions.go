@@ -19,8 +19,22 @@ const (
 	KindJob                       // an EventBridge Scheduler schedule
 )
 
-// Cron is a schedule in the program's timezone, in the fields of
-// EventBridge Scheduler's cron(): minute hour day-of-month month day-of-week.
+func (k Kind) String() string {
+	switch k {
+	case KindMemberAPI:
+		return "member-api"
+	case KindAdminAPI:
+		return "admin-api"
+	case KindQueue:
+		return "queue"
+	case KindJob:
+		return "job"
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// Cron is when a job runs, in the program's timezone (context "timezone"),
+// so 02:00 stays 02:00 local across daylight saving.
 type Cron struct {
 	Hour, Minute int
 	WeekDay      string // MON..SUN; empty means every day

@@ -73,7 +73,7 @@ func CheckRoutes(routes []Route, fns []Function) error {
 			return fmt.Errorf("route %s %s: got function %q, want one of the function table", r.Method, r.Path, r.Function)
 		}
 		if f.Kind != wantKind[auth] {
-			return fmt.Errorf("route %s %s: got function %s of kind %d, want kind %d for %s routes", r.Method, r.Path, f.Name, f.Kind, wantKind[auth], auth)
+			return fmt.Errorf("route %s %s: got function %s of kind %s, want kind %s for %s routes", r.Method, r.Path, f.Name, f.Kind, wantKind[auth], auth)
 		}
 	}
 	return nil

@@ -155,7 +155,11 @@ func newFunction(stack awscdk.Stack, f Function, st *StatefulStack, cfg Config) 
 		Role:          role,
 		LogGroup:      logGroup,
 		LoggingFormat: awslambda.LoggingFormat_JSON,
-		Tracing:       awslambda.Tracing_ACTIVE,
+		// With JSON logs Lambda filters by the "level" field slog writes;
+		// the filter follows LOG_LEVEL so DEBUG is not dropped at INFO.
+		ApplicationLogLevelV2: awslambda.ApplicationLogLevel(cfg.LogLevel),
+		SystemLogLevelV2:      awslambda.SystemLogLevel_INFO,
+		Tracing:               awslambda.Tracing_ACTIVE,
 		Environment: &map[string]*string{
 			"TABLE_NAME":     st.Table.TableName(),
 			"EVENT_BUS_NAME": st.EventBus.EventBusName(),

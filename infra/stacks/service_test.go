@@ -30,7 +30,10 @@ func TestEveryFunctionIsArm64OnProvidedAL2023(t *testing.T) {
 			"Runtime":       "provided.al2023",
 			"Handler":       "bootstrap",
 			"TracingConfig": map[string]any{"Mode": "Active"},
-			"LoggingConfig": map[string]any{"LogFormat": "JSON", "LogGroup": assertions.Match_AnyValue()},
+			"LoggingConfig": map[string]any{
+				"LogFormat": "JSON", "LogGroup": assertions.Match_AnyValue(),
+				"ApplicationLogLevel": f.cfg.LogLevel, "SystemLogLevel": "INFO",
+			},
 		})
 	})
 }

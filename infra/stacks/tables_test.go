@@ -19,7 +19,7 @@ func TestFunctionTableIsComplete(t *testing.T) {
 		}
 		seen[f.Name] = true
 		if (f.Kind == stacks.KindJob) != (f.Schedule != nil) {
-			t.Errorf("function %s: got kind %d with schedule %v, want a schedule exactly for jobs", f.Name, f.Kind, f.Schedule)
+			t.Errorf("function %s: got kind %s with schedule %v, want a schedule exactly for jobs", f.Name, f.Kind, f.Schedule)
 		}
 		for _, a := range f.TableActions {
 			if strings.Contains(a, "*") || a == "dynamodb:Scan" || !strings.HasPrefix(a, "dynamodb:") {
