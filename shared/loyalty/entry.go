@@ -21,7 +21,8 @@ const (
 
 // Entry is one line of a member's ledger. It is written once, in the same
 // transaction as the account change it describes, under its idempotency Key;
-// only Reversed changes later, when a refund claws the entry back.
+// only Reversed (and Refund, for purchases) change later, when a refund
+// claws the entry back.
 type Entry struct {
 	MemberID     MemberID     `json:"memberId"`
 	Key          string       `json:"key"`
@@ -38,7 +39,9 @@ type Entry struct {
 	Earned       Points       `json:"earned,omitempty"` // credits: points earned, what a reversal can claw back
 	Reversed     Points       `json:"reversed,omitempty"`
 	RedemptionID string       `json:"redemptionId,omitempty"`
-	Rules        []RuleResult `json:"rules,omitempty"` // how the points were computed
+	Rules        []RuleResult `json:"rules,omitempty"`  // how the points were computed
+	Lines        []Line       `json:"lines,omitempty"`  // purchases: the line items, for refunds by line
+	Refund       *RefundState `json:"refund,omitempty"` // purchases: refunded so far; refunds: what this one took (refund.go)
 	Fingerprint  string       `json:"-"`
 }
 

@@ -26,6 +26,7 @@ type Purchase struct {
 	Spend      Money
 	OccurredAt time.Time
 	Actor      string
+	Lines      []Line // optional line items, kept on the entry for refunds by line
 }
 
 // Validate checks a purchase before any points are computed.
@@ -45,7 +46,7 @@ func (p *Purchase) Validate(now time.Time) error {
 	if p.OccurredAt.After(now.Add(24 * time.Hour)) {
 		return Invalid("occurredAt", "occurredAt %s is in the future", p.OccurredAt.Format(time.RFC3339))
 	}
-	return nil
+	return validateLines(p.Lines)
 }
 
 // PlanAccrual credits the points a purchase earns as a lot expiring per the
@@ -57,7 +58,7 @@ func PlanAccrual(acct Account, prog *Program, p Purchase, earned Points, rules [
 	}
 	spend := p.Spend
 	e := Entry{MemberID: p.MemberID, Key: p.Key, Kind: KindAccrual, At: now, Ref: p.Ref, Actor: p.Actor,
-		Spend: &spend, Earned: earned, Rules: rules}
+		Spend: &spend, Earned: earned, Rules: rules, Lines: p.Lines}
 	before := a.Balance
 	a.credit(&e, earned, prog.LotExpiry(p.OccurredAt))
 	a.Lifetime += earned

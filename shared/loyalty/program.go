@@ -14,6 +14,7 @@ type Program struct {
 	Earn     EarnRate       `json:"earn"`
 	Expiry   ExpiryPolicy   `json:"expiry"`
 	Refund   RefundPolicy   `json:"refund"`
+	Partners []Partner      `json:"partners,omitempty"` // who may send purchase events (partners.go)
 	loc      *time.Location // loaded from Timezone by Validate
 }
 
@@ -76,7 +77,7 @@ func (p *Program) Validate() error {
 	default:
 		return Invalid("refund", "must be %q or %q, got %q", RefundNegative, RefundDebt, p.Refund)
 	}
-	return nil
+	return p.validatePartners()
 }
 
 // Location is the program's timezone (UTC before Validate).
