@@ -19,5 +19,5 @@ var AdminRoutes = []Route{
 	{"DELETE", "/admin/members/{memberId}", AuthIAM, "eraseMember"},
 	{"GET", "/admin/rewards", AuthIAM, "adminListRewards"},
 	{"PUT", "/admin/rewards/{rewardId}", AuthIAM, "putReward"},
-	{"POST", "/admin/audit", AuthIAM, "runAudit"},
+	{"GET", "/admin/members/{memberId}/audit", AuthIAM, "auditMember"},
 }

@@ -141,7 +141,7 @@ func TestRequestsWithoutAValidTokenGet401AndTouchNothing(t *testing.T) {
 	if got := balance(t, "e2e-auth"); got != 30 {
 		t.Errorf("balance after refused requests: got %v, want 30", got)
 	}
-	if r := call(t, "POST", "/admin/audit", token(t, "e2e-auth"), nil, ""); r.status != 403 {
+	if r := call(t, "GET", "/admin/members/e2e-auth/audit", token(t, "e2e-auth"), nil, ""); r.status != 403 {
 		t.Errorf("member token on an admin route: got %d, want 403", r.status)
 	}
 }
@@ -305,7 +305,7 @@ func TestMalformedRequestsOverHTTPGet4xxNever500(t *testing.T) {
 }
 
 func TestAdminRoutesNeedASignature(t *testing.T) {
-	req, _ := http.NewRequest("POST", stack.URL+"/admin/audit", nil)
+	req, _ := http.NewRequest("GET", stack.URL+"/admin/members/e2e-auth/audit", nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -314,9 +314,15 @@ func TestAdminRoutesNeedASignature(t *testing.T) {
 	if resp.StatusCode != 403 {
 		t.Errorf("unsigned admin call: got %d, want 403", resp.StatusCode)
 	}
-	r := adminCall(t, "POST", "/admin/audit", "", nil)
-	if r.status != 200 || len(r.body["problems"].([]any)) != 0 {
-		t.Errorf("signed audit: got %d %s, want 200 and no problems", r.status, r.raw)
+	credit(t, "e2e-audit", 10)
+	r := adminCall(t, "GET", "/admin/members/e2e-audit/audit", "", nil)
+	if r.status != 200 || r.body["consistent"] != true {
+		t.Errorf("signed audit: got %d %s, want 200 and consistent", r.status, r.raw)
+	}
+	// The whole-table audit (the ops command's code path) over every member the tests touched.
+	rep, err := stack.Store.Audit(t.Context(), 4)
+	if err != nil || len(rep.Problems) != 0 || rep.Members < 5 {
+		t.Errorf("table audit: got %d members, problems %v, err %v; want >= 5 members, none", rep.Members, rep.Problems, err)
 	}
 	_ = loyalty.CodeInvalid
 }

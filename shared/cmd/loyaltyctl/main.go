@@ -3,6 +3,7 @@
 //	loyaltyctl run [-addr 127.0.0.1:3000]      run the local stack until Ctrl-C
 //	loyaltyctl token [-member ID] [-ttl 1h]    print a development JWT for a member
 //	loyaltyctl admin METHOD PATH [BODY]        call an admin route, SigV4-signed with the local admin key
+//	loyaltyctl audit -table NAME [-endpoint URL] check every member: balance = ledger = lots (Scans: ops only)
 //
 // Everything it starts listens on 127.0.0.1 and stops on Ctrl-C.
 package main
@@ -10,6 +11,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -22,6 +24,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/loyalty-functions/loyalty/shared/config"
+	"github.com/loyalty-functions/loyalty/shared/dynamo"
 	"github.com/loyalty-functions/loyalty/shared/localgateway"
 	"github.com/loyalty-functions/loyalty/shared/localstack"
 )
@@ -38,6 +44,8 @@ func main() {
 		err = token(os.Args[2:])
 	case "admin":
 		err = admin(os.Args[2:])
+	case "audit":
+		err = audit(os.Args[2:])
 	default:
 		usage()
 	}
@@ -48,7 +56,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: loyaltyctl run [-addr 127.0.0.1:3000] | token [-member ID] [-ttl 1h] | admin METHOD PATH [BODY]")
+	fmt.Fprintln(os.Stderr, "usage: loyaltyctl run [-addr 127.0.0.1:3000] | token [-member ID] [-ttl 1h] | admin METHOD PATH [BODY] | audit -table NAME [-endpoint URL]")
 	os.Exit(2)
 }
 
@@ -80,7 +88,8 @@ Try it (token for %[4]q, valid 12 h; another: go run ./shared/cmd/loyaltyctl tok
   curl -s %[1]s/v1/rewards -H "Authorization: Bearer $TOKEN"
   curl -s -X POST %[1]s/v1/me/redemptions -H "Authorization: Bearer $TOKEN" -H "Idempotency-Key: try-1" -H "Content-Type: application/json" -d '{"rewardId":"free-coffee"}'
   curl -s %[1]s/v1/me/activity?limit=5 -H "Authorization: Bearer $TOKEN"
-  go run ./shared/cmd/loyaltyctl admin POST /admin/audit
+  go run ./shared/cmd/loyaltyctl admin GET /admin/members/%[4]s/audit
+  go run ./shared/cmd/loyaltyctl audit -table %[3]s -endpoint %[2]s
 
 Ctrl-C stops everything.
 `, st.URL, st.DB.Endpoint, localstack.TableName, localstack.DemoMember, tok)
@@ -146,6 +155,41 @@ func admin(args []string) error {
 	fmt.Printf("%d %s\n", resp.StatusCode, out)
 	if resp.StatusCode >= 400 {
 		os.Exit(1)
+	}
+	return nil
+}
+
+// audit runs the whole-table audit with the caller's AWS credentials. It
+// Scans for accounts, which is why it is an ops command and not a route.
+func audit(args []string) error {
+	fs := flag.NewFlagSet("audit", flag.ExitOnError)
+	table := fs.String("table", "", "the loyalty table (stack output TableName)")
+	endpoint := fs.String("endpoint", "", "DynamoDB endpoint, e.g. DynamoDB Local's; empty for AWS")
+	segments := fs.Int("segments", 4, "parallel scan segments")
+	fs.Parse(args)
+	if *table == "" {
+		return errors.New("audit: -table is required")
+	}
+	env := config.Env{TableName: *table, DynamoEndpoint: *endpoint}
+	ctx := context.Background()
+	cfg, err := env.AWS(ctx)
+	if err != nil {
+		return err
+	}
+	if *endpoint != "" && cfg.Region == "" {
+		cfg.Region = localstack.Region
+	}
+	if *endpoint != "" {
+		cfg.Credentials = credentials.NewStaticCredentialsProvider("local", "local", "")
+	}
+	rep, err := dynamo.New(env.DynamoDB(cfg), *table).Audit(ctx, *segments)
+	if err != nil {
+		return err
+	}
+	out, _ := json.MarshalIndent(rep, "", "  ")
+	fmt.Println(string(out))
+	if len(rep.Problems) > 0 {
+		return fmt.Errorf("audit: %d of %d members disagree", len(rep.Problems), rep.Members)
 	}
 	return nil
 }
