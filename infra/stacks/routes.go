@@ -3,6 +3,8 @@ package stacks
 import (
 	"fmt"
 	"strings"
+
+	"github.com/loyalty-functions/loyalty/shared/httpapi"
 )
 
 // Route is one HTTP API route. Its authorization is not a field: it follows
@@ -28,13 +30,19 @@ const (
 	AdminPrefix  = "/admin/"
 )
 
-// Routes is the API surface. For now each API function takes every path
-// under its prefix and routes inside; replace these two lines with the real
-// route list (one line per route) when the handlers settle on theirs.
-var Routes = []Route{
-	{Method: "ANY", Path: MemberPrefix + "{proxy+}", Function: "member-api"},
-	{Method: "ANY", Path: AdminPrefix + "{proxy+}", Function: "admin-api"},
-}
+// Routes is the API surface, one route per line of the handlers' route
+// tables (shared/httpapi), the same list the OpenAPI test and the local
+// gateway read. A path outside the tables never reaches a function.
+var Routes = func() []Route {
+	var routes []Route
+	for _, r := range httpapi.MemberRoutes {
+		routes = append(routes, Route{Method: r.Method, Path: r.Path, Function: "member-api"})
+	}
+	for _, r := range httpapi.AdminRoutes {
+		routes = append(routes, Route{Method: r.Method, Path: r.Path, Function: "admin-api"})
+	}
+	return routes
+}()
 
 // AuthFor returns the authorization a path demands, or an error for a path
 // outside both prefixes: there are no public routes.
