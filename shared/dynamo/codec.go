@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
@@ -109,7 +110,54 @@ type entryRecord struct {
 	Reversed     int64            `dynamodbav:"rev"`
 	RedemptionID string           `dynamodbav:"rid,omitempty"`
 	Rules        []ruleRecord     `dynamodbav:"rules,omitempty"`
+	Lines        []lineRecord     `dynamodbav:"ln,omitempty"`
+	Refund       *refundRecord    `dynamodbav:"rf,omitempty"`
 	Fingerprint  string           `dynamodbav:"fp"`
+}
+
+// lineRecord is a purchase's line item; names are one letter because lines
+// ride on the entry of every purchase that has them.
+type lineRecord struct {
+	ID       string `dynamodbav:"i"`
+	SKU      string `dynamodbav:"s,omitempty"`
+	Category string `dynamodbav:"c,omitempty"`
+	Quantity int64  `dynamodbav:"q"`
+	Minor    int64  `dynamodbav:"a"`
+}
+
+// refundRecord is a loyalty.RefundState: on a purchase, what refunds took so
+// far; on a refund, what that refund took.
+type refundRecord struct {
+	Seq    int64            `dynamodbav:"n"`
+	Minor  int64            `dynamodbav:"m"`
+	Points int64            `dynamodbav:"p"`
+	Lines  map[string]int64 `dynamodbav:"l,omitempty"`
+}
+
+// aRefund is the entry attribute holding a refundRecord.
+const aRefund = "rf"
+
+func toRefundRecord(s *loyalty.RefundState) *refundRecord {
+	if s == nil {
+		return nil
+	}
+	return &refundRecord{Seq: s.Seq, Minor: s.Minor, Points: int64(s.Points), Lines: s.Lines}
+}
+
+// withRefundState extends the update of a refunded purchase's entry: the
+// refund state is replaced only if no other refund changed it since it was
+// read (its Seq went up by one), so concurrent refunds of one purchase never
+// both count the same lines. Reversals without refund state are unchanged.
+func withRefundState(orig loyalty.Entry, cond expression.ConditionBuilder, upd expression.UpdateBuilder) (expression.ConditionBuilder, expression.UpdateBuilder) {
+	if orig.Refund == nil {
+		return cond, upd
+	}
+	if before := orig.Refund.Seq - 1; before <= 0 {
+		cond = cond.And(expression.AttributeNotExists(expression.Name(aRefund)))
+	} else {
+		cond = cond.And(expression.Name(aRefund + ".n").Equal(expression.Value(before)))
+	}
+	return cond, upd.Set(expression.Name(aRefund), expression.Value(toRefundRecord(orig.Refund)))
 }
 
 type ruleRecord struct {
@@ -134,6 +182,10 @@ func entryItem(e loyalty.Entry) (map[string]types.AttributeValue, error) {
 	for _, rr := range e.Rules {
 		r.Rules = append(r.Rules, ruleRecord{Rule: rr.Rule, Points: int64(rr.Points)})
 	}
+	for _, l := range e.Lines {
+		r.Lines = append(r.Lines, lineRecord{ID: l.ID, SKU: l.SKU, Category: l.Category, Quantity: l.Quantity, Minor: l.Minor})
+	}
+	r.Refund = toRefundRecord(e.Refund)
 	return attributevalue.MarshalMap(r)
 }
 
@@ -156,6 +208,12 @@ func decodeEntry(item map[string]types.AttributeValue) (loyalty.Entry, error) {
 	}
 	for _, rr := range r.Rules {
 		e.Rules = append(e.Rules, loyalty.RuleResult{Rule: rr.Rule, Points: loyalty.Points(rr.Points)})
+	}
+	for _, l := range r.Lines {
+		e.Lines = append(e.Lines, loyalty.Line{ID: l.ID, SKU: l.SKU, Category: l.Category, Quantity: l.Quantity, Minor: l.Minor})
+	}
+	if r.Refund != nil {
+		e.Refund = &loyalty.RefundState{Seq: r.Refund.Seq, Minor: r.Refund.Minor, Points: loyalty.Points(r.Refund.Points), Lines: r.Refund.Lines}
 	}
 	return e, nil
 }

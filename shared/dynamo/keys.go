@@ -56,3 +56,21 @@ func DueShard(id loyalty.MemberID) int {
 func DueKey(day loyalty.Date, shard int) string {
 	return fmt.Sprintf("%s%s#%02d", prefixDue, day, shard)
 }
+
+// Rejected queue messages (rejections.go) live outside members' partitions,
+// spread over a few shards so that a burst of bad messages from one partner
+// does not make one hot partition; ops list them with one Query per shard:
+//
+//	pk               sk            item
+//	REJ#<shard>      <message id>  a queue message refused for good, with its body
+const (
+	prefixRejection = "REJ#"
+	// RejectionShards is how many partitions hold rejections.
+	RejectionShards = 8
+)
+
+func rejectionPK(messageID string) string {
+	h := fnv.New32a()
+	h.Write([]byte(messageID))
+	return fmt.Sprintf("%s%d", prefixRejection, h.Sum32()%RejectionShards)
+}

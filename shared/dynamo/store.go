@@ -310,9 +310,10 @@ func (s *Store) write(ctx context.Context, op loyalty.Op, before loyalty.Account
 			ConditionExpression: rex.Condition(), ExpressionAttributeNames: rex.Names(), ExpressionAttributeValues: rex.Values()}})
 	}
 	if c.Original != nil {
-		oex, err := expression.NewBuilder().
-			WithCondition(expression.Name(aReversed).Equal(expression.Value(int64(c.OriginalReversedBefore)))).
-			WithUpdate(expression.Set(expression.Name(aReversed), expression.Value(int64(c.Original.Reversed)))).Build()
+		cond, upd := withRefundState(*c.Original,
+			expression.Name(aReversed).Equal(expression.Value(int64(c.OriginalReversedBefore))),
+			expression.Set(expression.Name(aReversed), expression.Value(int64(c.Original.Reversed))))
+		oex, err := expression.NewBuilder().WithCondition(cond).WithUpdate(upd).Build()
 		if err != nil {
 			return nil, false, fmt.Errorf("build reversal expression: %w", err)
 		}
