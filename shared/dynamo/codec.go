@@ -14,21 +14,24 @@ import (
 // Attribute names are short because the account item is written on every
 // point movement and DynamoDB bills writes by item size.
 const (
-	aBalance  = "bal"
-	aLifetime = "life"
-	aLots     = "lots"
-	aDeficit  = "def"
-	aDebt     = "debt"
-	aTier     = "tier"
-	aNextExp  = "nx"
-	aDueOn    = "due"
-	aCreated  = "cr"
-	aActivity = "la"
-	aVersion  = "ver"
-	aFP       = "fp"
-	aReversed = "rev"
-	aState    = "st"
-	aChanged  = "chg"
+	aBalance    = "bal"
+	aLifetime   = "life"
+	aLots       = "lots"
+	aDeficit    = "def"
+	aDebt       = "debt"
+	aTier       = "tier"
+	aNextExp    = "nx"
+	aDueOn      = "due"
+	aCreated    = "cr"
+	aActivity   = "la"
+	aVersion    = "ver"
+	aFP         = "fp"
+	aReversed   = "rev"
+	aState      = "st"
+	aChanged    = "chg"
+	aRoom       = "room"
+	aQualifying = "qp"
+	aReferredBy = "rfp"
 )
 
 // accountRecord is the stored shape of loyalty.Account.
@@ -47,12 +50,25 @@ type accountRecord struct {
 	Created  time.Time        `dynamodbav:"cr"`
 	Activity time.Time        `dynamodbav:"la"`
 	Version  int64            `dynamodbav:"ver"`
+	// Tier state: qualifying points by month and the room below the next
+	// tier, which a plain accrual updates with ADD under a condition.
+	ReviewOn   string           `dynamodbav:"trv,omitempty"`
+	Qualifying map[string]int64 `dynamodbav:"qp"`
+	Room       int64            `dynamodbav:"room"`
+	Stamps     map[string]int   `dynamodbav:"stp,omitempty"`
+	PromoUses  map[string]int   `dynamodbav:"pu,omitempty"`
+	ReferredBy string           `dynamodbav:"rfp,omitempty"`
 }
 
 func accountItem(a loyalty.Account) (map[string]types.AttributeValue, error) {
 	r := accountRecord{PK: memberPK(a.MemberID), SK: skAccount, Balance: int64(a.Balance), Lifetime: int64(a.Lifetime),
 		Lots: map[string]int64{}, Deficit: int64(a.Deficit), Debt: int64(a.Debt), Tier: a.Tier,
-		NextExp: string(a.NextExpiry()), DueOn: string(a.DueOn), Created: a.CreatedAt.UTC(), Activity: a.LastActivity.UTC(), Version: a.Version}
+		NextExp: string(a.NextExpiry()), DueOn: string(a.DueOn), Created: a.CreatedAt.UTC(), Activity: a.LastActivity.UTC(), Version: a.Version,
+		ReviewOn: string(a.TierReviewOn), Qualifying: map[string]int64{}, Room: int64(a.TierRoom), Stamps: a.Stamps, PromoUses: a.PromoUses,
+		ReferredBy: string(a.ReferredBy)}
+	for m, p := range a.Qualifying {
+		r.Qualifying[m] = int64(p)
+	}
 	for _, l := range a.Lots {
 		r.Lots[string(l.Expires)] = int64(l.Points)
 	}
@@ -73,7 +89,12 @@ func decodeAccount(item map[string]types.AttributeValue) (loyalty.Account, error
 	}
 	a := loyalty.Account{MemberID: id, Balance: loyalty.Points(r.Balance), Lifetime: loyalty.Points(r.Lifetime),
 		Deficit: loyalty.Points(r.Deficit), Debt: loyalty.Points(r.Debt), Tier: r.Tier, DueOn: loyalty.Date(r.DueOn),
-		CreatedAt: r.Created, LastActivity: r.Activity, Version: r.Version}
+		CreatedAt: r.Created, LastActivity: r.Activity, Version: r.Version, TierReviewOn: loyalty.Date(r.ReviewOn),
+		TierRoom: loyalty.Points(r.Room), Stamps: r.Stamps, PromoUses: r.PromoUses, ReferredBy: loyalty.MemberID(r.ReferredBy),
+		Qualifying: map[string]loyalty.Points{}}
+	for m, p := range r.Qualifying {
+		a.Qualifying[m] = loyalty.Points(p)
+	}
 	for d, p := range r.Lots {
 		if p != 0 {
 			a.Lots = append(a.Lots, loyalty.Lot{Expires: loyalty.Date(d), Points: loyalty.Points(p)})
@@ -111,6 +132,8 @@ type entryRecord struct {
 	RedemptionID string           `dynamodbav:"rid,omitempty"`
 	Rules        []ruleRecord     `dynamodbav:"rules,omitempty"`
 	Lines        []lineRecord     `dynamodbav:"ln,omitempty"`
+	Tier         string           `dynamodbav:"tier,omitempty"`
+	Stamps       []stampRecord    `dynamodbav:"stp,omitempty"`
 	Refund       *refundRecord    `dynamodbav:"rf,omitempty"`
 	Fingerprint  string           `dynamodbav:"fp"`
 }
@@ -186,6 +209,10 @@ func entryItem(e loyalty.Entry) (map[string]types.AttributeValue, error) {
 		r.Lines = append(r.Lines, lineRecord{ID: l.ID, SKU: l.SKU, Category: l.Category, Quantity: l.Quantity, Minor: l.Minor})
 	}
 	r.Refund = toRefundRecord(e.Refund)
+	r.Tier = e.Tier
+	for _, m := range e.Stamps {
+		r.Stamps = append(r.Stamps, stampRecord{Card: m.Card, RedemptionID: m.RedemptionID})
+	}
 	return attributevalue.MarshalMap(r)
 }
 
@@ -209,6 +236,10 @@ func decodeEntry(item map[string]types.AttributeValue) (loyalty.Entry, error) {
 	for _, rr := range r.Rules {
 		e.Rules = append(e.Rules, loyalty.RuleResult{Rule: rr.Rule, Points: loyalty.Points(rr.Points)})
 	}
+	e.Tier = r.Tier
+	for _, m := range r.Stamps {
+		e.Stamps = append(e.Stamps, loyalty.StampMark{Card: m.Card, RedemptionID: m.RedemptionID})
+	}
 	for _, l := range r.Lines {
 		e.Lines = append(e.Lines, loyalty.Line{ID: l.ID, SKU: l.SKU, Category: l.Category, Quantity: l.Quantity, Minor: l.Minor})
 	}
@@ -231,13 +262,14 @@ type redemptionRecord struct {
 	ValidUntil string           `dynamodbav:"vu,omitempty"`
 	ChangedAt  time.Time        `dynamodbav:"chg"`
 	EntryKey   string           `dynamodbav:"ek"`
+	Source     string           `dynamodbav:"src,omitempty"`
 	Lots       map[string]int64 `dynamodbav:"lots,omitempty"`
 }
 
 func redemptionItem(r loyalty.Redemption) (map[string]types.AttributeValue, error) {
 	rec := redemptionRecord{PK: memberPK(r.MemberID), SK: redemptionSK(r.ID), RewardID: r.RewardID, RewardName: r.RewardName,
 		Cost: int64(r.Cost), Code: r.Code, State: string(r.State), IssuedAt: r.IssuedAt.UTC(), ValidUntil: string(r.ValidUntil),
-		ChangedAt: r.ChangedAt.UTC(), EntryKey: r.EntryKey}
+		ChangedAt: r.ChangedAt.UTC(), EntryKey: r.EntryKey, Source: r.Source}
 	if len(r.Lots) > 0 {
 		rec.Lots = map[string]int64{}
 		for _, l := range r.Lots {
@@ -255,7 +287,7 @@ func decodeRedemption(item map[string]types.AttributeValue) (loyalty.Redemption,
 	id, _ := memberFromPK(rec.PK)
 	r := loyalty.Redemption{ID: rec.SK[len(prefixRedemption):], MemberID: id, RewardID: rec.RewardID, RewardName: rec.RewardName,
 		Cost: loyalty.Points(rec.Cost), Code: rec.Code, State: loyalty.RedemptionState(rec.State), IssuedAt: rec.IssuedAt,
-		ValidUntil: loyalty.Date(rec.ValidUntil), ChangedAt: rec.ChangedAt, EntryKey: rec.EntryKey}
+		ValidUntil: loyalty.Date(rec.ValidUntil), ChangedAt: rec.ChangedAt, EntryKey: rec.EntryKey, Source: rec.Source}
 	for d, p := range rec.Lots {
 		r.Lots = append(r.Lots, loyalty.Lot{Expires: loyalty.Date(d), Points: loyalty.Points(p)})
 	}
@@ -296,4 +328,9 @@ func decodeReward(item map[string]types.AttributeValue) (loyalty.Reward, error) 
 		r.Value = &loyalty.Money{Minor: *rec.ValueMin, Currency: rec.ValueCur}
 	}
 	return r, nil
+}
+
+type stampRecord struct {
+	Card         string `dynamodbav:"c"`
+	RedemptionID string `dynamodbav:"r,omitempty"`
 }

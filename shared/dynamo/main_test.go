@@ -49,7 +49,7 @@ func (c *testClock) Advance(d time.Duration) {
 
 func testProgram(tb testing.TB) *loyalty.Program {
 	tb.Helper()
-	p := &loyalty.Program{ID: "demo", Currency: "EUR", Timezone: "Europe/Berlin",
+	p := &loyalty.Program{Version: 1, ID: "demo", Currency: "EUR", Timezone: "Europe/Berlin",
 		Earn:   loyalty.EarnRate{Points: 1, PerMinor: 100, Rounding: loyalty.RoundDown},
 		Expiry: loyalty.ExpiryPolicy{Months: 12, EndOfMonth: true}, Refund: loyalty.RefundNegative}
 	if err := p.Validate(); err != nil {

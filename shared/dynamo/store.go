@@ -160,12 +160,18 @@ func (s *Store) blindCredit(ctx context.Context, op loyalty.Op) (*loyalty.Result
 		And(expression.Name(aNextExp).LessThanEqual(expression.Value(string(lot.Expires)))).
 		And(expression.Name(aDeficit).Equal(expression.Value(0))).
 		And(expression.Name(aDebt).Equal(expression.Value(0))).
-		And(expression.Name(aTier).Equal(expression.Value(op.CreditTier)))
+		And(expression.Name(aTier).Equal(expression.Value(op.CreditTier))).
+		And(expression.Name(aRoom).GreaterThan(expression.Value(int64(op.CreditQualifying)))).
+		And(expression.AttributeNotExists(expression.Name(aReferredBy)))
 	upd := expression.Add(expression.Name(aBalance), expression.Value(int64(e.Delta))).
 		Add(expression.Name(aLifetime), expression.Value(int64(e.Earned))).
 		Add(expression.Name(aLots+"."+string(lot.Expires)), expression.Value(int64(lot.Points))).
 		Add(expression.Name(aVersion), expression.Value(1)).
 		Set(expression.Name(aActivity), expression.Value(e.At.UTC()))
+	if op.CreditQualifying != 0 {
+		upd = upd.Add(expression.Name(aQualifying+"."+op.CreditMonth), expression.Value(int64(op.CreditQualifying))).
+			Add(expression.Name(aRoom), expression.Value(-int64(op.CreditQualifying)))
+	}
 	ex, err := expression.NewBuilder().WithCondition(cond).WithUpdate(upd).Build()
 	if err != nil {
 		return nil, nil, fmt.Errorf("build credit expression: %w", err)
@@ -308,6 +314,14 @@ func (s *Store) write(ctx context.Context, op loyalty.Op, before loyalty.Account
 		}
 		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: it,
 			ConditionExpression: rex.Condition(), ExpressionAttributeNames: rex.Names(), ExpressionAttributeValues: rex.Values()}})
+	}
+	for _, red := range c.Issued {
+		it, err := redemptionItem(red)
+		if err != nil {
+			return nil, false, err
+		}
+		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: it,
+			ConditionExpression: aws.String("attribute_not_exists(pk)")}})
 	}
 	if c.Original != nil {
 		cond, upd := withRefundState(*c.Original,

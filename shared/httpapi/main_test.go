@@ -42,7 +42,7 @@ func newAPIs(tb testing.TB) apis {
 	if _, err := db.CreateTable(context.Background(), dynamo.Schema.CreateTableInput(name)); err != nil {
 		tb.Fatalf("create table: %v", err)
 	}
-	p := &loyalty.Program{ID: "t", Currency: "EUR", Timezone: "Europe/Berlin",
+	p := &loyalty.Program{Version: 1, ID: "t", Currency: "EUR", Timezone: "Europe/Berlin",
 		Earn:   loyalty.EarnRate{Points: 1, PerMinor: 100, Rounding: loyalty.RoundDown},
 		Expiry: loyalty.ExpiryPolicy{Months: 12, EndOfMonth: true}, Refund: loyalty.RefundNegative}
 	if err := p.Validate(); err != nil {

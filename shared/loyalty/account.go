@@ -58,7 +58,15 @@ type Account struct {
 	Deficit      Points // refunded points not covered by lots (negative-balance policy)
 	Debt         Points // refunded points not taken (debt policy); not in Balance
 	Tier         string
-	DueOn        Date // the day the expiry job must look at this account; "" when nothing can expire
+	DueOn        Date              // the day the expiry job must look at this account; "" when nothing can expire
+	TierReviewOn Date              // the day the tier job reviews the tier ("" on the base tier)
+	Qualifying   map[string]Points // qualifying points by month "2026-11", for tiers
+	TierRoom     Points            // qualifying points that surely do not reach the next tier
+	Stamps       map[string]int    // stamp card id -> stamps on the current card
+	PromoUses    map[string]int    // promotion id -> times it applied (for per-member limits)
+	// ReferredBy is the referrer while the referral bonus is still to be paid
+	// on this member's first qualifying purchase; "" otherwise.
+	ReferredBy   MemberID
 	CreatedAt    time.Time
 	LastActivity time.Time
 	Version      int64
@@ -89,7 +97,18 @@ func (a *Account) LotTotal() Points {
 // Clone returns a deep copy, so mutations never alias the caller's lots.
 func (a Account) Clone() Account {
 	a.Lots = append([]Lot(nil), a.Lots...)
+	a.Qualifying = cloneMap(a.Qualifying)
+	a.Stamps = cloneMap(a.Stamps)
+	a.PromoUses = cloneMap(a.PromoUses)
 	return a
+}
+
+func cloneMap[V any](m map[string]V) map[string]V {
+	c := make(map[string]V, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
 }
 
 func (a *Account) addLot(exp Date, n Points) {

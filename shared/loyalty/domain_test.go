@@ -8,7 +8,7 @@ import (
 
 func program(tb testing.TB, refund RefundPolicy) *Program {
 	tb.Helper()
-	p := &Program{ID: "t", Currency: "EUR", Timezone: "Europe/Berlin",
+	p := &Program{Version: 1, ID: "t", Currency: "EUR", Timezone: "Europe/Berlin",
 		Earn:   EarnRate{Points: 1, PerMinor: 100, Rounding: RoundDown},
 		Expiry: ExpiryPolicy{Months: 12, EndOfMonth: true}, Refund: refund}
 	if err := p.Validate(); err != nil {
@@ -26,16 +26,16 @@ func TestBasePointsRounding(t *testing.T) {
 		want     Points
 		wantCode Code
 	}{
-		{"down 9.99", EarnRate{1, 100, RoundDown}, 999, "EUR", 9, ""},
-		{"half up 9.50", EarnRate{1, 100, RoundHalfUp}, 950, "EUR", 10, ""},
-		{"half up 9.49", EarnRate{1, 100, RoundHalfUp}, 949, "EUR", 9, ""},
-		{"up 9.01", EarnRate{1, 100, RoundUp}, 901, "EUR", 10, ""},
-		{"up exact", EarnRate{1, 100, RoundUp}, 900, "EUR", 9, ""},
-		{"2 per 1 EUR", EarnRate{2, 100, RoundDown}, 1234, "EUR", 24, ""},
-		{"1 per 10 EUR", EarnRate{1, 1000, RoundDown}, 9999, "EUR", 9, ""},
-		{"zero spend", EarnRate{1, 100, RoundUp}, 0, "EUR", 0, ""},
-		{"other currency", EarnRate{1, 100, RoundDown}, 1000, "USD", 0, CodeInvalid},
-		{"overflow", EarnRate{1_000_000, 1, RoundDown}, MaxMinor, "EUR", 0, CodeInvalid},
+		{"down 9.99", EarnRate{Points: 1, PerMinor: 100, Rounding: RoundDown}, 999, "EUR", 9, ""},
+		{"half up 9.50", EarnRate{Points: 1, PerMinor: 100, Rounding: RoundHalfUp}, 950, "EUR", 10, ""},
+		{"half up 9.49", EarnRate{Points: 1, PerMinor: 100, Rounding: RoundHalfUp}, 949, "EUR", 9, ""},
+		{"up 9.01", EarnRate{Points: 1, PerMinor: 100, Rounding: RoundUp}, 901, "EUR", 10, ""},
+		{"up exact", EarnRate{Points: 1, PerMinor: 100, Rounding: RoundUp}, 900, "EUR", 9, ""},
+		{"2 per 1 EUR", EarnRate{Points: 2, PerMinor: 100, Rounding: RoundDown}, 1234, "EUR", 24, ""},
+		{"1 per 10 EUR", EarnRate{Points: 1, PerMinor: 1000, Rounding: RoundDown}, 9999, "EUR", 9, ""},
+		{"zero spend", EarnRate{Points: 1, PerMinor: 100, Rounding: RoundUp}, 0, "EUR", 0, ""},
+		{"other currency", EarnRate{Points: 1, PerMinor: 100, Rounding: RoundDown}, 1000, "USD", 0, CodeInvalid},
+		{"overflow", EarnRate{Points: 1_000_000, PerMinor: 1, Rounding: RoundDown}, MaxMinor, "EUR", 0, CodeInvalid},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

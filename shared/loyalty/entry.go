@@ -17,6 +17,7 @@ const (
 	KindReversal         EntryKind = "reversal"
 	KindAdjustment       EntryKind = "adjustment"
 	KindExpiry           EntryKind = "expiry"
+	KindTierReview       EntryKind = "tier_review"
 )
 
 // Entry is one line of a member's ledger. It is written once, in the same
@@ -42,6 +43,8 @@ type Entry struct {
 	Rules        []RuleResult `json:"rules,omitempty"`  // how the points were computed
 	Lines        []Line       `json:"lines,omitempty"`  // purchases: the line items, for refunds by line
 	Refund       *RefundState `json:"refund,omitempty"` // purchases: refunded so far; refunds: what this one took (refund.go)
+	Tier         string       `json:"tier,omitempty"`   // the tier this entry moved the member to
+	Stamps       []StampMark  `json:"stamps,omitempty"` // purchases: the stamps they earned
 	Fingerprint  string       `json:"-"`
 }
 
@@ -61,4 +64,11 @@ func Fingerprint(parts ...any) string {
 	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:16])
+}
+
+// StampMark is one stamp a purchase earned, and the reward it issued when it
+// filled the card.
+type StampMark struct {
+	Card         string `json:"card"`
+	RedemptionID string `json:"redemptionId,omitempty"`
 }

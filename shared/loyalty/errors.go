@@ -83,3 +83,5 @@ func ErrorMessage(err error) string {
 	}
 	return "internal error"
 }
+
+func asErr(err error, target **Error) bool { return errors.As(err, target) }

@@ -14,6 +14,7 @@ type Change struct {
 	Redemption             *Redemption // put as given; RedemptionIsNew says whether it must not exist yet
 	RedemptionIsNew        bool
 	RedemptionStateBefore  RedemptionState // condition when updating an existing redemption
+	Issued                 []Redemption    // rewards issued at no cost (a filled stamp card); must not exist yet
 	Original               *Entry          // earlier entry whose Reversed changed
 	OriginalReversedBefore Points
 }

@@ -8,22 +8,32 @@ import (
 // Program holds the rules of one loyalty program. It is loaded from the
 // reviewed program file and validated before any function serves a request.
 type Program struct {
-	ID       string         `json:"id"`
-	Currency string         `json:"currency"`
-	Timezone string         `json:"timezone"`
-	Earn     EarnRate       `json:"earn"`
-	Expiry   ExpiryPolicy   `json:"expiry"`
-	Refund   RefundPolicy   `json:"refund"`
-	Partners []Partner      `json:"partners,omitempty"` // who may send purchase events (partners.go)
-	loc      *time.Location // loaded from Timezone by Validate
+	ID       string       `json:"id"`
+	Currency string       `json:"currency"`
+	Timezone string       `json:"timezone"`
+	Earn     EarnRate     `json:"earn"`
+	Expiry   ExpiryPolicy `json:"expiry"`
+	Refund   RefundPolicy `json:"refund"`
+	Partners []Partner    `json:"partners,omitempty"` // who may send purchase events (partners.go)
+	// Rules beyond the base rate (rules.go, cards.go); validated in programcheck.go.
+	Version    int            `json:"version"`
+	Promotions []Promotion    `json:"promotions,omitempty"`
+	Tiers      Tiers          `json:"tiers,omitempty"`
+	StampCards []StampCard    `json:"stampCards,omitempty"`
+	Referral   *Referral      `json:"referral,omitempty"`
+	Feedback   *Feedback      `json:"feedback,omitempty"`
+	Rewards    []Reward       `json:"rewards,omitempty"` // the catalog the stack seeds; ops manage it after
+	loc        *time.Location // loaded from Timezone by Validate
 }
 
 // EarnRate awards Points for every PerMinor minor units spent, rounded as
 // Rounding says: {Points: 1, PerMinor: 100} is one point per euro.
 type EarnRate struct {
-	Points   int64    `json:"points"`
-	PerMinor int64    `json:"perMinor"`
-	Rounding Rounding `json:"rounding"`
+	Points     int64               `json:"points"`
+	PerMinor   int64               `json:"perMinor"`
+	Rounding   Rounding            `json:"rounding"`
+	Categories map[string]LineRule `json:"categories,omitempty"` // by line category
+	SKUs       map[string]LineRule `json:"skus,omitempty"`       // by SKU; wins over the category
 }
 
 // ExpiryPolicy: a lot earned on day D expires Months months later (0: never),
@@ -77,7 +87,10 @@ func (p *Program) Validate() error {
 	default:
 		return Invalid("refund", "must be %q or %q, got %q", RefundNegative, RefundDebt, p.Refund)
 	}
-	return p.validatePartners()
+	if err := p.validatePartners(); err != nil {
+		return err
+	}
+	return p.validateRules()
 }
 
 // Location is the program's timezone (UTC before Validate).

@@ -75,8 +75,9 @@ type Redemption struct {
 	IssuedAt   time.Time       `json:"issuedAt"`
 	ValidUntil Date            `json:"validUntil,omitempty"`
 	ChangedAt  time.Time       `json:"changedAt"`
-	EntryKey   string          `json:"-"` // ledger entry that spent the points
-	Lots       []Lot           `json:"-"` // lots the points came from, to give them back on cancel
+	Source     string          `json:"source,omitempty"` // "" for points, "stamp_card:<id>" for a filled card
+	EntryKey   string          `json:"-"`                // ledger entry that spent the points
+	Lots       []Lot           `json:"-"`                // lots the points came from, to give them back on cancel
 }
 
 // rewardCode derives a code from the member and the idempotency key, so a

@@ -22,6 +22,10 @@ type Op struct {
 	// the account first, which is what makes an accrual one round trip.
 	Credit     *Entry
 	CreditTier string
+	// CreditQualifying points go to the CreditMonth bucket of the tier
+	// window; the write must fail if they could reach the next tier.
+	CreditQualifying Points
+	CreditMonth      string
 }
 
 // Result is the outcome of an op: the ledger entry written by the first
@@ -79,22 +83,25 @@ func (s *Service) Accrue(ctx context.Context, p Purchase) (Result, error) {
 	if err := p.Validate(now); err != nil {
 		return Result{}, err
 	}
-	earned, err := s.Program.BasePoints(p.Spend)
-	if err != nil {
-		return Result{}, err
-	}
-	rules := []RuleResult{{Rule: "base", Points: earned}}
 	plan := func(acct Account, exists bool) (Change, error) {
-		return PlanAccrual(acct, s.Program, p, earned, rules, now)
+		return PlanEarning(acct, s.Program, p, now)
 	}
-	// The entry PlanAccrual gives on a plain account, for the one-trip write.
-	plain := Account{MemberID: p.MemberID, CreatedAt: now, Version: 1, Balance: 1, Lots: []Lot{{Expires: "0000-01-01", Points: 1}}}
-	c, err := plan(plain, true)
-	if err != nil {
+	op := Op{Member: p.MemberID, Key: p.Key, Plan: plan,
+		Fingerprint: Fingerprint("accrual", p.MemberID, p.Ref, p.Spend, p.OccurredAt.UTC(), p.Lines)}
+	// The entry on a plain account (base tier, no deficit or debt, a lot
+	// expiring no later, room below the next tier), for the one-trip write.
+	if earn, err := s.Program.Earnings(p, "", nil); err != nil {
 		return Result{}, err
+	} else if s.Program.plainEarning(p, earn) {
+		plain := Account{MemberID: p.MemberID, CreatedAt: now, Version: 1, Balance: 1, TierRoom: NoRoom,
+			Lots: []Lot{{Expires: "0000-01-01", Points: 1}}}
+		c, err := PlanEarning(plain, s.Program, p, now)
+		if err != nil {
+			return Result{}, err
+		}
+		c.Entry.Tier = ""
+		op.Credit, op.CreditQualifying, op.CreditMonth = &c.Entry, earn.Points, s.Program.monthOf(p.OccurredAt)
 	}
-	op := Op{Member: p.MemberID, Key: p.Key, Plan: plan, Credit: &c.Entry,
-		Fingerprint: Fingerprint("accrual", p.MemberID, p.Ref, p.Spend, p.OccurredAt.UTC())}
 	res, err := s.Store.Apply(ctx, op)
 	if err != nil {
 		return Result{}, fmt.Errorf("accrue %s for member %s: %w", p.Key, p.MemberID, err)

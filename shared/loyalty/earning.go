@@ -1,0 +1,92 @@
+package loyalty
+
+import (
+	"fmt"
+	"time"
+)
+
+// PlanEarning plans a purchase on the member's account with every rule of
+// the program: earn rules and promotions (Earnings), the tier multiplier and
+// an upgrade the purchase earns at once, the stamps it earns (issuing the
+// card's reward when one fills) and a pending referral bonus.
+func PlanEarning(acct Account, prog *Program, p Purchase, now time.Time) (Change, error) {
+	earn, err := prog.Earnings(p, acct.Tier, acct.PromoUses)
+	if err != nil {
+		return Change{}, err
+	}
+	c, err := PlanAccrual(acct, prog, p, earn.Points, earn.Rules, now)
+	if err != nil {
+		return Change{}, err
+	}
+	a := &c.Account
+	today := prog.Today(now)
+	for _, id := range earn.Promotions {
+		if a.PromoUses == nil {
+			a.PromoUses = map[string]int{}
+		}
+		a.PromoUses[id]++
+	}
+	if a.Qualifying == nil {
+		a.Qualifying = map[string]Points{}
+	}
+	a.Qualifying[prog.monthOf(p.OccurredAt)] += earn.Points
+	prog.upgrade(a, &c.Entry, today)
+
+	for _, card := range prog.StampCardsFor(p) {
+		if a.Stamps == nil {
+			a.Stamps = map[string]int{}
+		}
+		a.Stamps[card.ID]++
+		mark := StampMark{Card: card.ID}
+		if a.Stamps[card.ID] >= card.Stamps {
+			a.Stamps[card.ID] = 0
+			red, err := issueCardReward(prog, card, p.MemberID, p.Key, now)
+			if err != nil {
+				return Change{}, err
+			}
+			mark.RedemptionID = red.ID
+			c.Issued = append(c.Issued, red)
+		}
+		c.Entry.Stamps = append(c.Entry.Stamps, mark)
+	}
+	return c, nil
+}
+
+// issueCardReward is the reward a full stamp card gives: a redemption that
+// costs no points, with an id derived from the purchase so a replay issues
+// nothing new.
+func issueCardReward(prog *Program, card StampCard, member MemberID, purchaseKey string, now time.Time) (Redemption, error) {
+	var reward *Reward
+	for i := range prog.Rewards {
+		if prog.Rewards[i].ID == card.RewardID {
+			reward = &prog.Rewards[i]
+		}
+	}
+	if reward == nil {
+		return Redemption{}, fmt.Errorf("stamp card %s: reward %s is not in the program", card.ID, card.RewardID)
+	}
+	id, code := rewardCode(member, "stamp:"+card.ID+":"+purchaseKey)
+	red := Redemption{ID: id, MemberID: member, RewardID: reward.ID, RewardName: reward.Name, Cost: 0, Code: code,
+		State: RedemptionIssued, IssuedAt: now, ChangedAt: now, EntryKey: purchaseKey, Source: "stamp_card:" + card.ID}
+	if reward.ValidDays > 0 {
+		red.ValidUntil = prog.Today(now).AddDays(reward.ValidDays)
+	}
+	return red, nil
+}
+
+// plainEarning reports whether a purchase can be credited without reading
+// the account: no stamp card and no limited promotion is involved, so the
+// outcome depends only on the tier (checked by the store's condition).
+func (prog *Program) plainEarning(p Purchase, earn Earning) bool {
+	if len(prog.StampCardsFor(p)) > 0 {
+		return false
+	}
+	for _, id := range earn.Promotions {
+		for _, pr := range prog.Promotions {
+			if pr.ID == id && pr.LimitPerMember > 0 {
+				return false
+			}
+		}
+	}
+	return true
+}

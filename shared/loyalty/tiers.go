@@ -1,0 +1,145 @@
+package loyalty
+
+import "time"
+
+// NoRoom is the tier room of a member on the top tier: no accrual reaches
+// another tier.
+const NoRoom Points = MaxPoints * 1000
+
+// monthOf is the program-local month "2006-01" of t.
+func (p *Program) monthOf(t time.Time) string { return t.In(p.Location()).Format("2006-01") }
+
+// windowMonths are the months whose qualifying points count on day today.
+func (p *Program) windowMonths(today Date) map[string]bool {
+	t := today.time()
+	months := map[string]bool{}
+	switch p.Tiers.Window {
+	case WindowCalendarYr:
+		for m := time.January; m <= t.Month(); m++ {
+			months[time.Date(t.Year(), m, 1, 0, 0, 0, 0, time.UTC).Format("2006-01")] = true
+		}
+	default:
+		first := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+		for i := 0; i < 12; i++ {
+			months[first.AddDate(0, -i, 0).Format("2006-01")] = true
+		}
+	}
+	return months
+}
+
+// QualifyingPoints is the member's qualifying points in the tier window.
+func (p *Program) QualifyingPoints(a Account, today Date) Points {
+	var sum Points
+	in := p.windowMonths(today)
+	for m, pts := range a.Qualifying {
+		if in[m] {
+			sum += pts
+		}
+	}
+	return sum
+}
+
+// cycleEnd is the day a tier reached on today is reviewed: a year later on
+// a rolling window, the next 1 January on a calendar-year window.
+func (p *Program) cycleEnd(today Date) Date {
+	if p.Tiers.Window == WindowCalendarYr {
+		return Date(today[:4] + "-12-31").AddDays(1)
+	}
+	return today.AddMonths(12)
+}
+
+func (p *Program) levelIndex(id string) int {
+	for i, l := range p.Tiers.Levels {
+		if l.ID == id || (id == "" && i == 0) {
+			return i
+		}
+	}
+	return 0
+}
+
+// TierProgress is what a member sees of their tier.
+type TierProgress struct {
+	Tier         string `json:"tier"`
+	Qualifying   Points `json:"qualifyingPoints"`
+	NextTier     string `json:"nextTier,omitempty"`
+	PointsToNext Points `json:"pointsToNextTier,omitempty"`
+	ReviewOn     Date   `json:"reviewOn,omitempty"`
+}
+
+// Progress tells the member's tier, the points to the next and the review day.
+func (p *Program) Progress(a Account, today Date) TierProgress {
+	if len(p.Tiers.Levels) == 0 {
+		return TierProgress{Tier: "base"}
+	}
+	i := p.levelIndex(a.Tier)
+	tp := TierProgress{Tier: p.Tiers.Levels[i].ID, Qualifying: p.QualifyingPoints(a, today), ReviewOn: a.TierReviewOn}
+	if i+1 < len(p.Tiers.Levels) {
+		next := p.Tiers.Levels[i+1]
+		tp.NextTier, tp.PointsToNext = next.ID, max(0, next.Threshold-tp.Qualifying)
+	}
+	return tp
+}
+
+// upgrade raises the tier at once to the highest level the window's
+// qualifying points reach, and recomputes the room to the next level. It
+// never lowers a tier: that happens only at the cycle end (PlanTierReview).
+func (p *Program) upgrade(a *Account, e *Entry, today Date) {
+	if len(p.Tiers.Levels) == 0 {
+		a.TierRoom = NoRoom
+		return
+	}
+	for m := range a.Qualifying {
+		if !p.windowMonths(today)[m] && m < string(today[:7]) {
+			delete(a.Qualifying, m) // out of every future window
+		}
+	}
+	sum := p.QualifyingPoints(*a, today)
+	cur := p.levelIndex(a.Tier)
+	reached := cur
+	for i := cur + 1; i < len(p.Tiers.Levels); i++ {
+		if sum >= p.Tiers.Levels[i].Threshold {
+			reached = i
+		}
+	}
+	if reached > cur {
+		a.Tier = p.Tiers.Levels[reached].ID
+		a.TierReviewOn = p.cycleEnd(today)
+		e.Tier = a.Tier
+	}
+	p.setRoom(a, sum)
+}
+
+func (p *Program) setRoom(a *Account, sum Points) {
+	i := p.levelIndex(a.Tier)
+	if i+1 >= len(p.Tiers.Levels) {
+		a.TierRoom = NoRoom
+		return
+	}
+	a.TierRoom = p.Tiers.Levels[i+1].Threshold - sum
+}
+
+// PlanTierReview is the cycle-end review: a member whose qualifying points
+// no longer hold their tier goes down one level (never more per cycle); the
+// next review is one cycle later. ok is false when the review is not due.
+func PlanTierReview(acct Account, prog *Program, key string, today Date, now time.Time) (Change, bool) {
+	if acct.TierReviewOn == "" || acct.TierReviewOn > today || len(prog.Tiers.Levels) == 0 {
+		return Change{}, false
+	}
+	a := acct.Clone()
+	e := Entry{MemberID: a.MemberID, Key: key, Kind: KindTierReview, At: now, Actor: "job:tier-review", Reason: "tier review " + string(today)}
+	sum := prog.QualifyingPoints(a, today)
+	i := prog.levelIndex(a.Tier)
+	if i > 0 && sum < prog.Tiers.Levels[i].Threshold {
+		i--
+		e.Tier = prog.Tiers.Levels[i].ID
+	}
+	a.Tier = prog.Tiers.Levels[i].ID
+	if i == 0 {
+		a.Tier, a.TierReviewOn = "", ""
+	} else {
+		a.TierReviewOn = prog.cycleEnd(today)
+	}
+	e.Reason += ": " + prog.Tiers.Levels[i].ID
+	prog.setRoom(&a, sum)
+	return Change{Entry: e, Account: a}, true
+}
