@@ -17,7 +17,7 @@ deps: ## install the pinned npm tools (CDK CLI) and download Go modules
 	go mod download
 
 .PHONY: build
-build: ## build every function as a linux/arm64 `bootstrap` into dist/<name>/, with program.json
+build: validate ## build every function as a linux/arm64 `bootstrap` into dist/<name>/, with program.json
 	@test -n "$(FUNCTIONS)" || { echo "no functions under functions/"; exit 1; }
 	@for fn in $(FUNCTIONS); do \
 	  mkdir -p $(DIST)/$$fn; \
@@ -25,6 +25,10 @@ build: ## build every function as a linux/arm64 `bootstrap` into dist/<name>/, w
 	  cp program.json $(DIST)/$$fn/program.json; \
 	  printf "  %-16s %s bytes\n" $$fn "$$(stat -c %s $(DIST)/$$fn/bootstrap)"; \
 	done
+
+.PHONY: validate
+validate: ## check program.json (file, field and reason on error); an invalid program never builds
+	go run ./shared/cmd/loyaltyctl validate program.json
 
 .PHONY: test
 test: ## vet and run every test (starts DynamoDB Local and the embedded SQS itself)

@@ -3,8 +3,9 @@
 // configuration from CDK context, builds the two stacks of package stacks
 // and applies the cdk-nag AwsSolutions checks, so a finding fails the synth.
 //
-// It only wires: every resource lives in package stacks. It must not import
-// function code or the domain.
+// It only wires: every resource lives in package stacks. It imports
+// shared/config only to validate the program file, so an invalid program
+// never synthesizes, let alone deploys; it must not import function code.
 package main
 
 import (
@@ -15,6 +16,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/loyalty-functions/loyalty/infra/stacks"
+	"github.com/loyalty-functions/loyalty/shared/config"
 )
 
 func main() {
@@ -32,6 +34,12 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	program, err := config.ReadProgram(cfg.ProgramFile)
+	if err != nil {
+		return fmt.Errorf("program file: %w", err)
+	}
+	// The schedules run in the program's timezone, whatever the context says.
+	cfg.Timezone = program.Timezone
 	if missing := stacks.MissingBootstraps(cfg.DistDir, stacks.Functions); len(missing) > 0 {
 		return fmt.Errorf("missing %v: build the functions first (make build), or point -c distDir=... at a folder holding <function>/bootstrap", missing)
 	}

@@ -8,6 +8,7 @@ package config
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -85,6 +86,15 @@ func (e Env) Program() (*loyalty.Program, error) {
 	return ParseProgram(filepath.Base(e.ProgramFile), b)
 }
 
+// ReadProgram reads and validates a program file from a path.
+func ReadProgram(path string) (*loyalty.Program, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read program file: %w", err)
+	}
+	return ParseProgram(filepath.Base(path), b)
+}
+
 // ParseProgram decodes a program file strictly (unknown fields are errors)
 // and validates it; messages name the file and the field.
 func ParseProgram(name string, b []byte) (*loyalty.Program, error) {
@@ -95,6 +105,10 @@ func ParseProgram(name string, b []byte) (*loyalty.Program, error) {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if err := p.Validate(); err != nil {
+		var le *loyalty.Error
+		if errors.As(err, &le) && le.Field != "" {
+			return nil, fmt.Errorf("%s: %s: %s", name, le.Field, le.Message)
+		}
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return &p, nil

@@ -80,6 +80,9 @@ func (p *Program) validateRules() error {
 				return Invalid(f+".hours.until", "the window must end after it starts (%s-%s)", pr.Hours.From, pr.Hours.Until)
 			}
 		}
+		if pr.Multiplier == BadMultiplier {
+			return Invalid(f+".multiplier", "must be a non-negative decimal with at most 3 decimals")
+		}
 		if (pr.Multiplier == 0 || pr.Multiplier == One) && pr.BonusPoints == 0 {
 			return Invalid(f, "promotion %q gives nothing: set a multiplier above 1 or bonusPoints", pr.ID)
 		}
@@ -115,6 +118,9 @@ func (p *Program) validateRules() error {
 			}
 			if i > 0 && l.Threshold <= p.Tiers.Levels[i-1].Threshold {
 				return Invalid(f+".threshold", "thresholds must increase: %d is not above %d", l.Threshold, p.Tiers.Levels[i-1].Threshold)
+			}
+			if l.Multiplier == BadMultiplier {
+				return Invalid(f+".multiplier", "must be a non-negative decimal with at most 3 decimals")
 			}
 			if l.Multiplier > 10*One {
 				return Invalid(f+".multiplier", "%s is above the limit of 10", l.Multiplier)
@@ -163,6 +169,9 @@ func (p *Program) validateRules() error {
 func checkLineRule(field, name string, r LineRule) error {
 	if name == "" {
 		return Invalid(field, "an empty name matches nothing")
+	}
+	if r.Multiplier == BadMultiplier {
+		return Invalid(field+".multiplier", "must be a non-negative decimal with at most 3 decimals")
 	}
 	if r.Exclude && r.Multiplier != 0 {
 		return Invalid(field, "%q is excluded and has a multiplier: choose one", name)

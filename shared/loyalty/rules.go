@@ -17,26 +17,28 @@ type Multiplier int64
 // One is the neutral multiplier.
 const One Multiplier = 1000
 
-// UnmarshalJSON accepts a JSON string or number with at most three decimals.
+// BadMultiplier marks a multiplier the file spelled wrong; validation
+// reports it with its field, which the JSON decoder cannot.
+const BadMultiplier Multiplier = -1
+
+// UnmarshalJSON accepts a JSON string or number with at most three decimals;
+// anything else becomes BadMultiplier for Validate to report.
 func (m *Multiplier) UnmarshalJSON(b []byte) error {
-	s := strings.Trim(string(b), `"`)
+	*m = parseMultiplier(strings.Trim(string(b), `"`))
+	return nil
+}
+
+func parseMultiplier(s string) Multiplier {
 	whole, frac, _ := strings.Cut(s, ".")
-	if len(frac) > 3 || whole == "" || strings.HasPrefix(whole, "-") || strings.HasPrefix(whole, "+") {
-		return fmt.Errorf("multiplier %s must be a non-negative decimal with at most 3 decimals", s)
+	if len(frac) > 3 || whole == "" || !isDigits(whole) || !isDigits(frac) || len(whole) > 6 {
+		return BadMultiplier
 	}
-	w, err := strconv.ParseInt(whole, 10, 32)
-	if err != nil {
-		return fmt.Errorf("multiplier %s must be a non-negative decimal with at most 3 decimals", s)
-	}
+	w, _ := strconv.ParseInt(whole, 10, 64)
 	f := int64(0)
 	if frac != "" {
-		f, err = strconv.ParseInt((frac + "00")[:3], 10, 32)
-		if err != nil || strings.HasPrefix(frac, "-") || strings.HasPrefix(frac, "+") {
-			return fmt.Errorf("multiplier %s must be a non-negative decimal with at most 3 decimals", s)
-		}
+		f, _ = strconv.ParseInt((frac + "00")[:3], 10, 64)
 	}
-	*m = Multiplier(w*1000 + f)
-	return nil
+	return Multiplier(w*1000 + f)
 }
 
 // MarshalJSON writes the multiplier as a decimal string.

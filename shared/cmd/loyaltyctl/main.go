@@ -4,6 +4,7 @@
 //	loyaltyctl token [-member ID] [-ttl 1h]    print a development JWT for a member
 //	loyaltyctl admin METHOD PATH [BODY]        call an admin route, SigV4-signed with the local admin key
 //	loyaltyctl audit -table NAME [-endpoint URL] check every member: balance = ledger = lots (Scans: ops only)
+//	loyaltyctl validate [FILE]                  check a program file (default program.json); exit 1 with file, field and reason
 //
 // Everything it starts listens on 127.0.0.1 and stops on Ctrl-C.
 package main
@@ -46,6 +47,8 @@ func main() {
 		err = admin(os.Args[2:])
 	case "audit":
 		err = audit(os.Args[2:])
+	case "validate":
+		err = validate(os.Args[2:])
 	default:
 		usage()
 	}
@@ -191,5 +194,20 @@ func audit(args []string) error {
 	if len(rep.Problems) > 0 {
 		return fmt.Errorf("audit: %d of %d members disagree", len(rep.Problems), rep.Members)
 	}
+	return nil
+}
+
+// validate checks a program file the way every function does at start.
+func validate(args []string) error {
+	path := "program.json"
+	if len(args) > 0 {
+		path = args[0]
+	}
+	p, err := config.ReadProgram(path)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s: valid (program %s, %s, %s; %d promotions, %d tiers, %d stamp cards, %d rewards)\n",
+		path, p.ID, p.Currency, p.Timezone, len(p.Promotions), len(p.Tiers.Levels), len(p.StampCards), len(p.Rewards))
 	return nil
 }
