@@ -1,0 +1,58 @@
+// Command ingest is the Lambda behind the partner queue (SQS event source
+// mapping with ReportBatchItemFailures). It only wires: configuration,
+// clients and the handler of package ingest.
+//
+// Environment: TABLE_NAME, PROGRAM_FILE, STAGE, LOG_LEVEL, DYNAMODB_ENDPOINT
+// (see package config) and REFUND_WAIT_RECEIVES (default 4; keep it below the
+// queue's maxReceiveCount).
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/loyalty-functions/loyalty/shared/config"
+	"github.com/loyalty-functions/loyalty/shared/dynamo"
+	"github.com/loyalty-functions/loyalty/shared/ingest"
+	"github.com/loyalty-functions/loyalty/shared/loyalty"
+)
+
+func main() {
+	env, err := config.FromEnvironment()
+	if err != nil {
+		slog.Error("ingest: configuration", "error", err)
+		os.Exit(1)
+	}
+	log := env.Logger().With("function", "ingest")
+	program, err := env.Program()
+	if err != nil {
+		log.Error("ingest: program file", "error", err)
+		os.Exit(1)
+	}
+	wait, err := ingest.ParseRefundWaitReceives(os.Getenv("REFUND_WAIT_RECEIVES"))
+	if err != nil {
+		log.Error("ingest: configuration", "error", err)
+		os.Exit(1)
+	}
+	awsCfg, err := env.AWS(context.Background())
+	if err != nil {
+		log.Error("ingest: AWS configuration", "error", err)
+		os.Exit(1)
+	}
+	store := dynamo.New(env.DynamoDB(awsCfg), env.TableName)
+	h, err := ingest.New(ingest.Config{
+		Service:            &loyalty.Service{Store: store, Program: program, Clock: loyalty.SystemClock{}},
+		Rejections:         store,
+		Logger:             log,
+		Stage:              env.Stage,
+		RefundWaitReceives: wait,
+	})
+	if err != nil {
+		log.Error("ingest: handler", "error", err)
+		os.Exit(1)
+	}
+	lambda.Start(h.Handle)
+}

@@ -1,0 +1,258 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/loyalty-functions/loyalty/events/partner"
+	"github.com/loyalty-functions/loyalty/shared/loyalty"
+)
+
+// RejectionRecorder stores messages refused for good. Recording the same
+// message again must be harmless (a redelivery).
+type RejectionRecorder interface {
+	RecordRejection(ctx context.Context, r loyalty.Rejection) error
+}
+
+// Config is what the handler needs; main.go builds it once per cold start.
+type Config struct {
+	Service    *loyalty.Service
+	Rejections RejectionRecorder
+	Logger     *slog.Logger // default: slog.Default()
+	Metrics    io.Writer    // EMF lines; default os.Stdout, where Lambda's log capture reads them
+	Stage      string       // the metrics' Stage dimension
+	// RefundWaitReceives is how many receives a refund waits for its
+	// purchase before it is parked as purchase_not_found. Default 4.
+	RefundWaitReceives int
+	// Concurrency is how many messages of a batch run at once. Default 10.
+	Concurrency int
+}
+
+// DefaultRefundWaitReceives is RefundWaitReceives when not set.
+const DefaultRefundWaitReceives = 4
+
+// Handler handles batches of the partner queue.
+type Handler struct {
+	cfg      Config
+	partners map[string]bool
+	metricMu sync.Mutex
+}
+
+// New checks cfg and compiles the partner schemas, so that a bad deploy
+// fails at init, not on its first message.
+func New(cfg Config) (*Handler, error) {
+	if cfg.Service == nil || cfg.Service.Program == nil || cfg.Service.Clock == nil || cfg.Rejections == nil {
+		return nil, errors.New("ingest: a service with program and clock, and a rejection recorder, are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = os.Stdout
+	}
+	if cfg.RefundWaitReceives == 0 {
+		cfg.RefundWaitReceives = DefaultRefundWaitReceives
+	}
+	if cfg.Concurrency == 0 {
+		cfg.Concurrency = 10
+	}
+	if cfg.RefundWaitReceives < 1 || cfg.Concurrency < 1 {
+		return nil, fmt.Errorf("ingest: RefundWaitReceives %d and Concurrency %d must be at least 1", cfg.RefundWaitReceives, cfg.Concurrency)
+	}
+	if err := partner.Compile(); err != nil {
+		return nil, fmt.Errorf("ingest: %w", err)
+	}
+	h := &Handler{cfg: cfg, partners: make(map[string]bool, len(cfg.Service.Program.Partners))}
+	for _, p := range cfg.Service.Program.Partners {
+		h.partners[p.ID] = true
+	}
+	return h, nil
+}
+
+// ParseRefundWaitReceives reads REFUND_WAIT_RECEIVES: "" gives the default.
+func ParseRefundWaitReceives(s string) (int, error) {
+	if s == "" {
+		return DefaultRefundWaitReceives, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 1000 {
+		return 0, fmt.Errorf("REFUND_WAIT_RECEIVES must be a whole number from 1 to 1000, got %q", s)
+	}
+	return n, nil
+}
+
+// outcome is what became of one message.
+type outcome int
+
+const (
+	applied outcome = iota
+	duplicate
+	retry
+	rejected
+)
+
+// result is one message's outcome and what it did to points.
+type result struct {
+	outcome  outcome
+	accrued  loyalty.Points
+	clawback loyalty.Points
+}
+
+// Handle processes a batch and returns the ids of the messages SQS must
+// deliver again. It never returns an error: a failure of one message fails
+// that message only.
+func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	log := h.cfg.Logger
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		log = log.With("requestId", lc.AwsRequestID)
+	}
+	results := make([]result, len(ev.Records))
+	sem := make(chan struct{}, h.cfg.Concurrency)
+	var wg sync.WaitGroup
+	for i := range ev.Records {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			results[i] = h.handleMessage(ctx, log, &ev.Records[i])
+		})
+	}
+	wg.Wait()
+
+	var resp events.SQSEventResponse
+	var m batchMetrics
+	for i, r := range results {
+		switch r.outcome {
+		case applied:
+			m.processed++
+		case duplicate:
+			m.duplicates++
+		case retry:
+			m.retried++
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: ev.Records[i].MessageId})
+		case rejected:
+			m.rejected++
+		}
+		m.accrued += r.accrued
+		m.clawedBack += r.clawback
+	}
+	log.Info("batch handled", "messages", len(ev.Records), "processed", m.processed, "duplicates", m.duplicates,
+		"retried", m.retried, "rejected", m.rejected, "pointsAccrued", m.accrued, "pointsClawedBack", m.clawedBack)
+	h.emit(m)
+	return resp, nil
+}
+
+// handleMessage decides one message's fate; see the package doc for the table.
+func (h *Handler) handleMessage(ctx context.Context, log *slog.Logger, msg *events.SQSMessage) result {
+	receives := receiveCount(msg)
+	log = log.With("messageId", msg.MessageId, "receiveCount", receives)
+	ev, err := Decode([]byte(msg.Body))
+	if ev.PartnerID != "" {
+		log = log.With("partnerId", ev.PartnerID, "eventId", ev.EventID, "type", ev.Type)
+	}
+	var de *DecodeError
+	switch {
+	case errors.As(err, &de):
+		return h.reject(ctx, log, msg, ev, de.Reason, de.Message)
+	case err != nil:
+		log.Error("message not decoded, will be retried", "error", err)
+		return result{outcome: retry}
+	}
+	if !h.partners[ev.PartnerID] {
+		return h.reject(ctx, log, msg, ev, loyalty.RejectUnknownPartner,
+			fmt.Sprintf("partner %q is not listed in the program file", ev.PartnerID))
+	}
+
+	var res loyalty.Result
+	if ev.Purchase != nil {
+		res, err = h.cfg.Service.Accrue(ctx, *ev.Purchase)
+	} else {
+		res, err = h.cfg.Service.Refund(ctx, *ev.Refund)
+	}
+	switch code := loyalty.ErrorCode(err); code {
+	case "":
+		if res.Replayed {
+			log.Debug("duplicate message, nothing changed", "entry", res.Entry.Key)
+			return result{outcome: duplicate}
+		}
+		log.Debug("message applied", "entry", res.Entry.Key, "delta", res.Entry.Delta)
+		if ev.Purchase != nil {
+			return result{outcome: applied, accrued: res.Entry.Earned}
+		}
+		return result{outcome: applied, clawback: -res.Entry.Delta - res.Entry.DebtDelta}
+	case loyalty.CodeUnavailable:
+		log.Warn("transient failure, will be retried", "error", err)
+		return result{outcome: retry}
+	case loyalty.CodeNotFound:
+		if ev.Refund == nil {
+			break // only a refund's purchase can be missing
+		}
+		if receives < h.cfg.RefundWaitReceives {
+			log.Info("refund waits for its purchase, will be retried", "original", ev.Refund.OriginalKey,
+				"waitReceives", h.cfg.RefundWaitReceives)
+			return result{outcome: retry}
+		}
+		return h.reject(ctx, log, msg, ev, loyalty.RejectPurchaseNotFound,
+			fmt.Sprintf("%s; no purchase arrived in %d receives: replay this refund once it has", loyalty.ErrorMessage(err), receives))
+	case loyalty.CodeInvalid:
+		return h.reject(ctx, log, msg, ev, loyalty.RejectInvalidEvent, fieldMessage(err))
+	case loyalty.CodeIdempotencyReuse:
+		return h.reject(ctx, log, msg, ev, loyalty.RejectIdempotencyReuse,
+			fmt.Sprintf("event id %s of partner %s was already used for a different event", ev.EventID, ev.PartnerID))
+	case loyalty.CodeConflict:
+		return h.reject(ctx, log, msg, ev, loyalty.RejectConflict, loyalty.ErrorMessage(err))
+	}
+	// A bug or a misconfiguration (permissions, table): not the message's
+	// fault, so it is retried and, if it keeps failing, lands in the DLQ.
+	log.Error("unexpected failure, will be retried", "error", err)
+	return result{outcome: retry}
+}
+
+// reject records the message as refused for good; if that fails, the
+// message is retried so that it is never dropped without a record.
+func (h *Handler) reject(ctx context.Context, log *slog.Logger, msg *events.SQSMessage, ev Event, reason loyalty.RejectReason, why string) result {
+	now := h.cfg.Service.Clock.Now().UTC()
+	r := loyalty.Rejection{MessageID: msg.MessageId, Source: msg.EventSourceARN, Body: msg.Body, Reason: reason, Message: why,
+		PartnerID: ev.PartnerID, EventType: ev.Type, EventID: ev.EventID, MemberID: ev.MemberID,
+		SentAt: sentAt(msg), FirstSeen: now, LastSeen: now, ReceiveCount: receiveCount(msg)}
+	if err := h.cfg.Rejections.RecordRejection(ctx, r); err != nil {
+		log.Error("could not record a rejection, will be retried", "reason", reason, "error", err)
+		return result{outcome: retry}
+	}
+	log.Warn("message rejected and recorded", "reason", reason, "why", why)
+	return result{outcome: rejected}
+}
+
+// fieldMessage is a domain error's client-safe message with its field.
+func fieldMessage(err error) string {
+	var e *loyalty.Error
+	if errors.As(err, &e) && e.Field != "" {
+		return e.Field + ": " + e.Message
+	}
+	return loyalty.ErrorMessage(err)
+}
+
+func receiveCount(msg *events.SQSMessage) int {
+	n, err := strconv.Atoi(msg.Attributes["ApproximateReceiveCount"])
+	if err != nil || n < 1 {
+		return 1
+	}
+	return n
+}
+
+func sentAt(msg *events.SQSMessage) time.Time {
+	ms, err := strconv.ParseInt(msg.Attributes["SentTimestamp"], 10, 64)
+	if err != nil || ms <= 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
