@@ -138,7 +138,7 @@ func (a *AdminAPI) getMember(ctx context.Context, r *request) (int, any, error) 
 	for _, e := range entries {
 		views = append(views, entryView(e))
 	}
-	return http.StatusOK, map[string]any{"account": meView(acct), "deficit": acct.Deficit, "recentActivity": views}, nil
+	return http.StatusOK, map[string]any{"account": meView(acct, a.svc.Program, a.svc.Clock.Now()), "deficit": acct.Deficit, "recentActivity": views}, nil
 }
 
 func (a *AdminAPI) exportMember(ctx context.Context, r *request) (int, any, error) {
@@ -161,7 +161,7 @@ func (a *AdminAPI) exportMember(ctx context.Context, r *request) (int, any, erro
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, map[string]any{"account": meView(acct), "deficit": acct.Deficit, "ledger": ledger, "redemptions": reds,
+	return http.StatusOK, map[string]any{"account": meView(acct, a.svc.Program, a.svc.Clock.Now()), "deficit": acct.Deficit, "ledger": ledger, "redemptions": reds,
 		"exportedAt": a.svc.Clock.Now()}, nil
 }
 

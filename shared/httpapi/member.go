@@ -60,12 +60,22 @@ type MeView struct {
 	MemberID       loyalty.MemberID `json:"memberId"`
 	Balance        loyalty.Points   `json:"balance"`
 	LifetimePoints loyalty.Points   `json:"lifetimePoints"`
-	Tier           string           `json:"tier"`
-	Debt           loyalty.Points   `json:"debt"`
-	ExpiringNext   *ExpiringView    `json:"expiringNext"`
-	Lots           []loyalty.Lot    `json:"lots"`
-	StampCards     []any            `json:"stampCards"`
-	MemberSince    time.Time        `json:"memberSince"`
+	Tier           string               `json:"tier"`
+	TierProgress   loyalty.TierProgress `json:"tierProgress"`
+	Debt           loyalty.Points       `json:"debt"`
+	ExpiringNext   *ExpiringView        `json:"expiringNext"`
+	Lots           []loyalty.Lot        `json:"lots"`
+	StampCards     []StampCardView      `json:"stampCards"`
+	MemberSince    time.Time            `json:"memberSince"`
+}
+
+// StampCardView is one stamp card as the member sees it.
+type StampCardView struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Stamps   int    `json:"stamps"`
+	Of       int    `json:"of"`
+	RewardID string `json:"rewardId"`
 }
 
 // ExpiringView is the next lot to expire.
@@ -74,14 +84,16 @@ type ExpiringView struct {
 	Expires loyalty.Date   `json:"expires"`
 }
 
-func meView(a loyalty.Account) MeView {
-	v := MeView{MemberID: a.MemberID, Balance: a.Balance, LifetimePoints: a.Lifetime, Tier: a.Tier, Debt: a.Debt,
-		Lots: a.Lots, StampCards: []any{}, MemberSince: a.CreatedAt}
+func meView(a loyalty.Account, prog *loyalty.Program, now time.Time) MeView {
+	v := MeView{MemberID: a.MemberID, Balance: a.Balance, LifetimePoints: a.Lifetime, Debt: a.Debt,
+		Lots: a.Lots, StampCards: []StampCardView{}, MemberSince: a.CreatedAt}
+	v.TierProgress = prog.Progress(a, prog.Today(now))
+	v.Tier = v.TierProgress.Tier
+	for _, c := range prog.StampCards {
+		v.StampCards = append(v.StampCards, StampCardView{ID: c.ID, Name: c.Name, Stamps: a.Stamps[c.ID], Of: c.Stamps, RewardID: c.RewardID})
+	}
 	if v.Lots == nil {
 		v.Lots = []loyalty.Lot{}
-	}
-	if v.Tier == "" {
-		v.Tier = "base"
 	}
 	for _, l := range a.Lots {
 		if l.Expires != loyalty.NoExpiry {
@@ -104,7 +116,7 @@ func (m *MemberAPI) getMe(ctx context.Context, r *request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, meView(a), nil
+	return http.StatusOK, meView(a, m.svc.Program, m.svc.Clock.Now()), nil
 }
 
 // EntryView is one line of the activity list.
