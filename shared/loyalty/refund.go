@@ -159,7 +159,12 @@ func (s *Service) Refund(ctx context.Context, r Refund) (Result, error) {
 		if err != nil {
 			return Change{}, err
 		}
-		return PlanRefund(acct, s.Program, orig, r, now)
+		c, err := PlanRefund(acct, s.Program, orig, r, now)
+		if err != nil {
+			return Change{}, err
+		}
+		lookup := func(id string) (Redemption, error) { return s.Store.Redemption(ctx, r.MemberID, id) }
+		return c, s.Program.unstamp(&c, orig, lookup, now)
 	}
 	op := Op{Member: r.MemberID, Key: r.Key, Plan: plan,
 		Fingerprint: Fingerprint("refund", r.MemberID, r.OriginalKey, r.Amount, r.Lines, r.OccurredAt.UTC())}

@@ -205,3 +205,54 @@ func TestStampCardFillsAndRestarts(t *testing.T) {
 		t.Errorf("tea: got stamps %v, want none", c.Entry.Stamps)
 	}
 }
+
+func TestRefundOfAStampedPurchase(t *testing.T) {
+	at := berlin(t, "2026-11-28 10:00")
+	coffee := []Line{{ID: "1", SKU: "ESPRESSO", Category: "coffee", Quantity: 1, Minor: 300}}
+	for _, policy := range []string{StampRefundRevoke, StampRefundRemove} {
+		t.Run(policy, func(t *testing.T) {
+			p := rulesProgram(t)
+			p.StampCards[0].OnRefund = policy
+			a := NewAccount("m", now)
+			var purchases []Entry
+			issued := map[string]Redemption{}
+			for i := 1; i <= 8; i++ {
+				c, err := PlanEarning(a, p, Purchase{Key: fmt.Sprint("c", i), MemberID: "m", Spend: Money{Minor: 300, Currency: "EUR"}, OccurredAt: at, Lines: coffee}, at)
+				if err != nil {
+					t.Fatal(err)
+				}
+				a = c.Account
+				purchases = append(purchases, c.Entry)
+				for _, r := range c.Issued {
+					issued[r.ID] = r
+				}
+			}
+			lookup := func(id string) (Redemption, error) { return issued[id], nil }
+			refund := func(i int, key string, minor int64) Change {
+				orig := purchases[i]
+				c, err := PlanRefund(a, p, orig, Refund{Key: key, MemberID: "m", OriginalKey: orig.Key, Amount: &Money{Minor: minor, Currency: "EUR"}, OccurredAt: at}, at)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := p.unstamp(&c, orig, lookup, at); err != nil {
+					t.Fatal(err)
+				}
+				a, purchases[i] = c.Account, *c.Original
+				return c
+			}
+			// A partial refund of the 8th keeps its stamp; the full refund removes it.
+			if c := refund(7, "f1", 100); c.Account.Stamps["coffee"] != 1 {
+				t.Errorf("partial refund: got %d stamps, want 1", c.Account.Stamps["coffee"])
+			}
+			if c := refund(7, "f2", 200); c.Account.Stamps["coffee"] != 0 {
+				t.Errorf("full refund of a stamped purchase: got %d stamps, want 0", c.Account.Stamps["coffee"])
+			}
+			// Refunding the 7th, whose stamp filled the card.
+			c := refund(6, "f3", 300)
+			revoked := c.Redemption != nil && c.Redemption.State == RedemptionCancelled
+			if want := policy == StampRefundRevoke; revoked != want {
+				t.Errorf("refund of the card-filling purchase: got revoked=%v, want %v (%s)", revoked, want, c.Entry.Reason)
+			}
+		})
+	}
+}
