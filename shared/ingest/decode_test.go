@@ -188,4 +188,3 @@ func FuzzDecodeMessage(f *testing.F) {
 		}
 	})
 }
-
