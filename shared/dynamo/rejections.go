@@ -96,22 +96,9 @@ func (s *Store) Rejection(ctx context.Context, messageID string) (loyalty.Reject
 	return decodeRejection(item)
 }
 
-// RejectionFilter narrows a listing; zero fields match everything.
-type RejectionFilter struct {
-	State     loyalty.RejectionState
-	Reason    loyalty.RejectReason
-	PartnerID string
-	Since     time.Time // first seen at or after
-}
-
-func (f RejectionFilter) match(r loyalty.Rejection) bool {
-	return (f.State == "" || r.State == f.State) && (f.Reason == "" || r.Reason == f.Reason) &&
-		(f.PartnerID == "" || r.PartnerID == f.PartnerID) && (f.Since.IsZero() || !r.FirstSeen.Before(f.Since))
-}
-
 // Rejections lists recorded rejections matching f, oldest first. It is an
 // ops command: one Query per shard, reading every rejection recorded.
-func (s *Store) Rejections(ctx context.Context, f RejectionFilter) ([]loyalty.Rejection, error) {
+func (s *Store) Rejections(ctx context.Context, f loyalty.RejectionFilter) ([]loyalty.Rejection, error) {
 	var out []loyalty.Rejection
 	for shard := range RejectionShards {
 		items, err := s.queryPartition(ctx, fmt.Sprintf("%s%d", prefixRejection, shard))
@@ -123,7 +110,7 @@ func (s *Store) Rejections(ctx context.Context, f RejectionFilter) ([]loyalty.Re
 			if err != nil {
 				return nil, err
 			}
-			if f.match(r) {
+			if f.Match(r) {
 				out = append(out, r)
 			}
 		}

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/loyalty-functions/loyalty/shared/dynamo"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
 )
 
@@ -71,6 +70,6 @@ func TestRejectionsAreRecordedOnceAndReplayedOnce(t *testing.T) {
 	}
 }
 
-func dynamoFilter(state loyalty.RejectionState) dynamo.RejectionFilter {
-	return dynamo.RejectionFilter{State: state}
+func dynamoFilter(state loyalty.RejectionState) loyalty.RejectionFilter {
+	return loyalty.RejectionFilter{State: state}
 }

@@ -47,3 +47,17 @@ type Rejection struct {
 	ReplayedAs   string         `json:"replayedAs,omitempty"` // message id of the re-driven message
 	ReplayedBy   string         `json:"replayedBy,omitempty"`
 }
+
+// RejectionFilter narrows a listing of rejections; zero fields match all.
+type RejectionFilter struct {
+	State     RejectionState
+	Reason    RejectReason
+	PartnerID string
+	Since     time.Time // first seen at or after
+}
+
+// Match reports whether r passes the filter.
+func (f RejectionFilter) Match(r Rejection) bool {
+	return (f.State == "" || r.State == f.State) && (f.Reason == "" || r.Reason == f.Reason) &&
+		(f.PartnerID == "" || r.PartnerID == f.PartnerID) && (f.Since.IsZero() || !r.FirstSeen.Before(f.Since))
+}
