@@ -129,10 +129,13 @@ type EntryView struct {
 	Reason string               `json:"reason,omitempty"`
 	Spend  *loyalty.Money       `json:"spend,omitempty"`
 	Rules  []loyalty.RuleResult `json:"rules,omitempty"`
+	Stamps []loyalty.StampMark  `json:"stamps,omitempty"`
+	Tier   string               `json:"tier,omitempty"`
 }
 
 func entryView(e loyalty.Entry) EntryView {
-	return EntryView{ID: e.Key, Kind: e.Kind, Points: e.Delta, At: e.At, Ref: e.Ref, Reason: e.Reason, Spend: e.Spend, Rules: e.Rules}
+	return EntryView{ID: e.Key, Kind: e.Kind, Points: e.Delta, At: e.At, Ref: e.Ref, Reason: e.Reason, Spend: e.Spend, Rules: e.Rules,
+		Stamps: e.Stamps, Tier: e.Tier}
 }
 
 func (m *MemberAPI) listActivity(ctx context.Context, r *request) (int, any, error) {

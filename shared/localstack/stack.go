@@ -1,8 +1,10 @@
 // Package localstack runs the whole engine on one machine with the real
 // function binaries: DynamoDB Local with the table built from the shared
 // schema, the functions built for this machine and run through the local
-// Lambda Runtime API host, and the local HTTP API that verifies development
-// JWTs and SigV4 like API Gateway does. Everything listens on 127.0.0.1.
+// Lambda Runtime API host, the local HTTP API that verifies development JWTs
+// and SigV4 like API Gateway does, and the embedded SQS partner queue polled
+// into the ingest binary like the event source mapping. Everything listens
+// on 127.0.0.1.
 //
 // It is tooling: it may import every adapter and stand-in of the module, and
 // nothing in the functions imports it.
@@ -21,6 +23,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/loyalty-functions/loyalty/shared/config"
 	"github.com/loyalty-functions/loyalty/shared/dynamo"
@@ -53,14 +56,18 @@ type Options struct {
 
 // Stack is a running local stack.
 type Stack struct {
-	URL      string // http://127.0.0.1:PORT
-	DB       *dynamolocal.Server
-	Store    *dynamo.Store
-	Key      *rsa.PrivateKey // signs development tokens
-	gateway  *localgateway.Gateway
-	funcs    map[string]*runtimeapi.Function
-	Program  *loyalty.Program
-	repoRoot string
+	URL     string // http://127.0.0.1:PORT
+	DB      *dynamolocal.Server
+	Store   *dynamo.Store
+	Key     *rsa.PrivateKey // signs development tokens
+	gateway *localgateway.Gateway
+	queue   *partnerQueue
+	// SQSEndpoint, QueueURL and DLQURL are the embedded SQS and the partner
+	// queue partners drop purchase events on.
+	SQSEndpoint, QueueURL, DLQURL string
+	funcs                         map[string]*runtimeapi.Function
+	Program                       *loyalty.Program
+	repoRoot                      string
 }
 
 // RepoRoot finds the module root (the folder holding go.mod) from the
@@ -143,7 +150,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		"STAGE":             "local",
 		"LOG_LEVEL":         "info",
 	}
-	for _, name := range []string{"member-api", "admin-api"} {
+	for _, name := range []string{"member-api", "admin-api", "ingest"} {
 		bin, err := BuildFunction(ctx, root, binDir, name)
 		if err != nil {
 			return st, err
@@ -155,6 +162,11 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		}
 		st.funcs[name] = f
 	}
+
+	if st.queue, err = startPartnerQueue(ctx, st.funcs["ingest"], opts.Logf); err != nil {
+		return st, err
+	}
+	st.SQSEndpoint, st.QueueURL, st.DLQURL = st.queue.sqs.Endpoint, st.queue.URL, st.queue.DLQ
 
 	if st.Key, err = localgateway.LoadOrCreateDevKey(DevKeyPath(root)); err != nil {
 		return st, err
@@ -191,6 +203,9 @@ func (st *Stack) Stop(ctx context.Context) error {
 	var errs []error
 	if st.gateway != nil {
 		errs = append(errs, st.gateway.Stop(ctx))
+	}
+	if st.queue != nil {
+		errs = append(errs, st.queue.Stop(ctx))
 	}
 	for _, f := range st.funcs {
 		errs = append(errs, f.Stop())
@@ -233,3 +248,6 @@ func BuildFunction(ctx context.Context, root, binDir, name string) (string, erro
 	}
 	return bin, nil
 }
+
+// SQSClient is a client of the embedded SQS, for tests and tools.
+func (st *Stack) SQSClient() *sqs.Client { return st.queue.sqs.Client() }

@@ -84,6 +84,7 @@ func run(args []string) error {
 Local stack is up.
   HTTP API        %[1]s   (member routes need a JWT, admin routes a SigV4 signature)
   DynamoDB Local  %[2]s   table %[3]s
+  Partner queue   %[6]s   (DLQ %[7]s)
 
 Try it (token for %[4]q, valid 12 h; another: go run ./shared/cmd/loyaltyctl token -member NAME):
   export TOKEN=%[5]s
@@ -94,8 +95,12 @@ Try it (token for %[4]q, valid 12 h; another: go run ./shared/cmd/loyaltyctl tok
   go run ./shared/cmd/loyaltyctl admin GET /admin/members/%[4]s/audit
   go run ./shared/cmd/loyaltyctl audit -table %[3]s -endpoint %[2]s
 
+A partner drops a purchase on the queue (AWS CLI from Debian's awscli package, any credentials):
+  AWS_ACCESS_KEY_ID=partner AWS_SECRET_ACCESS_KEY=partner /usr/bin/aws sqs send-message --region us-east-1 \
+    --endpoint-url %[8]s --queue-url %[6]s --message-body file://events/partner/samples/purchase.completed/coffee-with-lines.json
+
 Ctrl-C stops everything.
-`, st.URL, st.DB.Endpoint, localstack.TableName, localstack.DemoMember, tok)
+`, st.URL, st.DB.Endpoint, localstack.TableName, localstack.DemoMember, tok, st.QueueURL, st.DLQURL, st.SQSEndpoint)
 	<-ctx.Done()
 	fmt.Println("\nstopping")
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
