@@ -99,12 +99,13 @@ func token(tb testing.TB, member string) string {
 	return t
 }
 
-// credit gives a member points through the admin API (a signed purchase).
+// credit gives a member exactly points through the admin API (a signed
+// adjustment: purchases would also earn the demo program's bonuses).
 func credit(tb testing.TB, member string, points int) {
 	tb.Helper()
-	body := fmt.Sprintf(`{"partnerId":"e2e","eventId":"%s-%d","memberId":"%s","occurredAt":"%s","amount":{"amountMinor":%d,"currency":"EUR"}}`,
-		member, points, member, time.Now().UTC().Format(time.RFC3339), points*100)
-	if r := adminCall(tb, "POST", "/admin/purchases", body, nil); r.status != 200 {
+	body := fmt.Sprintf(`{"points":%d,"reason":"end-to-end test credit"}`, points)
+	key := map[string]string{"Idempotency-Key": fmt.Sprintf("credit-%s-%d", member, points)}
+	if r := adminCall(tb, "POST", "/admin/members/"+member+"/adjustments", body, key); r.status != 200 {
 		tb.Fatalf("credit %s: got %d %s", member, r.status, r.raw)
 	}
 }

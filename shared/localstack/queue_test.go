@@ -103,5 +103,5 @@ func TestStampCardThroughTheQueue(t *testing.T) {
 		r := redemptions(t, member)
 		return len(r) == 1 && r[0].(map[string]any)["state"] == "cancelled"
 	})
-	t.Logf("7 coffees -> free coffee issued; refund of a stamped purchase -> stamp removed; refund of the 7th -> reward revoked; balance %v", me(t, member)["balance"])
+	t.Logf("7 coffees -> free coffee issued; refund of a stamped purchase -> stamp removed; refund of the card-filling purchase -> reward revoked; balance %v", me(t, member)["balance"])
 }
