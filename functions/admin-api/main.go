@@ -11,6 +11,7 @@ import (
 
 	"github.com/loyalty-functions/loyalty/shared/config"
 	"github.com/loyalty-functions/loyalty/shared/dynamo"
+	"github.com/loyalty-functions/loyalty/shared/emf"
 	"github.com/loyalty-functions/loyalty/shared/httpapi"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
 )
@@ -34,5 +35,6 @@ func main() {
 	}
 	store := dynamo.New(env.DynamoDB(awsCfg), env.TableName)
 	svc := &loyalty.Service{Store: store, Program: program, Clock: loyalty.SystemClock{}}
-	lambda.Start(httpapi.NewAdminAPI(svc, store, log).Handle)
+	metrics := &emf.Writer{W: os.Stdout, Stage: env.Stage}
+	lambda.Start(httpapi.NewAdminAPI(svc, store, log).WithMetrics(metrics).Handle)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/loyalty-functions/loyalty/shared/dynamo"
+	"github.com/loyalty-functions/loyalty/shared/emf"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
 )
 
@@ -23,10 +24,14 @@ type AdminStore interface {
 
 // AdminAPI serves ops, behind IAM authorization.
 type AdminAPI struct {
-	svc   *loyalty.Service
-	store AdminStore
-	rt    *router
+	svc     *loyalty.Service
+	store   AdminStore
+	rt      *router
+	metrics *emf.Writer
 }
+
+// WithMetrics makes the API emit business metrics (EMF) to w.
+func (a *AdminAPI) WithMetrics(w *emf.Writer) *AdminAPI { a.metrics = w; return a }
 
 // NewAdminAPI builds the admin API.
 func NewAdminAPI(svc *loyalty.Service, store AdminStore, log *slog.Logger) *AdminAPI {
@@ -88,6 +93,9 @@ func (a *AdminAPI) recordPurchase(ctx context.Context, r *request) (int, any, er
 	if err != nil {
 		return 0, nil, err
 	}
+	if !res.Replayed {
+		a.metrics.Emit(a.svc.Clock.Now(), map[string]int64{"PointsAccrued": int64(res.Entry.Delta)})
+	}
 	return http.StatusOK, map[string]any{"entry": entryView(res.Entry), "replayed": res.Replayed}, nil
 }
 
@@ -114,6 +122,9 @@ func (a *AdminAPI) adjustPoints(ctx context.Context, r *request) (int, any, erro
 	res, err := a.svc.Adjust(ctx, loyalty.Adjustment{Key: key, MemberID: id, Points: body.Points, Reason: body.Reason, Actor: actor})
 	if err != nil {
 		return 0, nil, err
+	}
+	if !res.Replayed {
+		a.metrics.Emit(a.svc.Clock.Now(), map[string]int64{"PointsAdjusted": int64(res.Entry.Delta)})
 	}
 	return http.StatusOK, map[string]any{"entry": entryView(res.Entry), "replayed": res.Replayed}, nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/loyalty-functions/loyalty/shared/emf"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
 )
 
@@ -21,10 +22,14 @@ type MemberStore interface {
 
 // MemberAPI serves the mobile app.
 type MemberAPI struct {
-	svc   *loyalty.Service
-	store MemberStore
-	rt    *router
+	svc     *loyalty.Service
+	store   MemberStore
+	rt      *router
+	metrics *emf.Writer
 }
+
+// WithMetrics makes the API emit business metrics (EMF) to w.
+func (m *MemberAPI) WithMetrics(w *emf.Writer) *MemberAPI { m.metrics = w; return m }
 
 // NewMemberAPI builds the member API on a service and its store.
 func NewMemberAPI(svc *loyalty.Service, store MemberStore, log *slog.Logger) *MemberAPI {
@@ -57,9 +62,9 @@ func (m *MemberAPI) account(ctx context.Context, id loyalty.MemberID) (loyalty.A
 
 // MeView is the body of GET /v1/me.
 type MeView struct {
-	MemberID       loyalty.MemberID `json:"memberId"`
-	Balance        loyalty.Points   `json:"balance"`
-	LifetimePoints loyalty.Points   `json:"lifetimePoints"`
+	MemberID       loyalty.MemberID     `json:"memberId"`
+	Balance        loyalty.Points       `json:"balance"`
+	LifetimePoints loyalty.Points       `json:"lifetimePoints"`
 	Tier           string               `json:"tier"`
 	TierProgress   loyalty.TierProgress `json:"tierProgress"`
 	Debt           loyalty.Points       `json:"debt"`
@@ -222,9 +227,12 @@ func (m *MemberAPI) createRedemption(ctx context.Context, r *request) (int, any,
 	if body.RewardID == "" {
 		return 0, nil, loyalty.Invalid("rewardId", "rewardId is required")
 	}
-	red, _, err := m.svc.Redeem(ctx, id, key, body.RewardID)
+	red, res, err := m.svc.Redeem(ctx, id, key, body.RewardID)
 	if err != nil {
 		return 0, nil, err
+	}
+	if !res.Replayed {
+		m.metrics.Emit(m.svc.Clock.Now(), map[string]int64{"PointsRedeemed": int64(-res.Entry.Delta), "RedemptionsIssued": 1})
 	}
 	return http.StatusCreated, red, nil
 }
@@ -255,9 +263,12 @@ func (m *MemberAPI) cancelRedemption(ctx context.Context, r *request) (int, any,
 	if err := r.checkQuery(); err != nil {
 		return 0, nil, err
 	}
-	red, _, err := m.svc.CancelRedemption(ctx, id, r.params["redemptionId"])
+	red, res, err := m.svc.CancelRedemption(ctx, id, r.params["redemptionId"])
 	if err != nil {
 		return 0, nil, err
+	}
+	if !res.Replayed {
+		m.metrics.Emit(m.svc.Clock.Now(), map[string]int64{"PointsReturned": int64(res.Entry.Delta), "RedemptionsCancelled": 1})
 	}
 	return http.StatusOK, red, nil
 }
