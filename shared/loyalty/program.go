@@ -22,7 +22,8 @@ type Program struct {
 	StampCards []StampCard    `json:"stampCards,omitempty"`
 	Referral   *Referral      `json:"referral,omitempty"`
 	Feedback   *Feedback      `json:"feedback,omitempty"`
-	Rewards    []Reward       `json:"rewards,omitempty"` // the catalog the stack seeds; ops manage it after
+	Rewards    []Reward       `json:"rewards,omitempty"`    // the catalog the stack seeds; ops manage it after
+	Engagement *Engagement    `json:"engagement,omitempty"` // reminders, classes, win-back, inbox (engagement.go)
 	loc        *time.Location // loaded from Timezone by Validate
 }
 
@@ -90,7 +91,10 @@ func (p *Program) Validate() error {
 	if err := p.validatePartners(); err != nil {
 		return err
 	}
-	return p.validateRules()
+	if err := p.validateRules(); err != nil {
+		return err
+	}
+	return p.validateEngagement()
 }
 
 // Location is the program's timezone (UTC before Validate).

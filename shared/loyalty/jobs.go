@@ -1,0 +1,80 @@
+package loyalty
+
+import (
+	"context"
+	"fmt"
+)
+
+// keyWinBack prefixes the ledger key of a win-back bonus: "w:<last active day>",
+// one per lapse.
+const keyWinBack = "w:"
+
+// SnapshotStore is a Store that can write an expiry planned from the lots
+// the due index carries for an account (its snapshot, as of the account's
+// last planned write), without reading the account first.
+type SnapshotStore interface {
+	// ExpireFromSnapshot writes c, planned from snapshot, in one transaction
+	// that holds only while the account still has exactly the snapshot's
+	// lots and the due lots still hold what the snapshot says. applied is
+	// false, with nothing written, when the account moved on: the caller
+	// then plans from a read. A replay of op.Key returns the first result.
+	ExpireFromSnapshot(ctx context.Context, op Op, snapshot []Lot, c Change) (res Result, applied bool, err error)
+}
+
+// ExpireDueFrom expires the member's due lots like ExpireDue, first from the
+// snapshot of lots the due index handed over: when the store can write from
+// a snapshot and the account did not move since, no account is read.
+// Otherwise it falls back to ExpireDue, which reads; read reports that.
+// ok is false when nothing was due.
+func (s *Service) ExpireDueFrom(ctx context.Context, member MemberID, snapshot []Lot, today Date) (res Result, ok, read bool, err error) {
+	ss, can := s.Store.(SnapshotStore)
+	if can && len(snapshot) > 0 {
+		key := keyExpiry + string(today)
+		acct := Account{MemberID: member, Lots: append([]Lot(nil), snapshot...)}
+		acct.Balance = acct.LotTotal()
+		if c, due := PlanExpiry(acct, s.Program, key, today, s.Clock.Now()); due {
+			op := Op{Member: member, Key: key, Fingerprint: Fingerprint("expiry", member, today)}
+			c.Entry.Fingerprint = op.Fingerprint
+			res, applied, err := ss.ExpireFromSnapshot(ctx, op, snapshot, c)
+			if err != nil {
+				return Result{}, false, false, fmt.Errorf("expire lots of member %s on %s: %w", member, today, err)
+			}
+			if applied {
+				return res, true, false, nil
+			}
+		}
+	}
+	res, ok, err = s.ExpireDue(ctx, member, today)
+	return res, ok, true, err
+}
+
+// OfferWinBack credits the program's win-back bonus to a lapsed member once
+// per lapse; lastActive, the member's last day of activity, names the lapse.
+// The bonus is not member activity: the member stays lapsed until they come
+// back. Errors: CodeNotFound (no account), CodeInvalid (no win-back policy),
+// CodeIdempotencyReuse, CodeUnavailable.
+func (s *Service) OfferWinBack(ctx context.Context, member MemberID, lastActive Date) (Result, error) {
+	w := s.Program.EngagementRules().WinBack
+	ad := Adjustment{Key: keyWinBack + string(lastActive), MemberID: member, Points: w.Points, Reason: w.Reason, Actor: "job:win-back"}
+	if err := ad.Validate(); err != nil {
+		return Result{}, err
+	}
+	now := s.Clock.Now()
+	plan := func(acct Account, exists bool) (Change, error) {
+		if !exists {
+			return Change{}, Errorf(CodeNotFound, "member %s is not enrolled", member)
+		}
+		c, err := PlanAdjustment(acct, s.Program, ad, now)
+		if err != nil {
+			return Change{}, err
+		}
+		c.Account.LastActivity = acct.LastActivity
+		return c, nil
+	}
+	res, err := s.Store.Apply(ctx, Op{Member: member, Key: ad.Key, Plan: plan,
+		Fingerprint: Fingerprint("winback", member, lastActive, w.Points)})
+	if err != nil {
+		return Result{}, fmt.Errorf("win-back offer for member %s (lapsed since %s): %w", member, lastActive, err)
+	}
+	return res, nil
+}
