@@ -53,6 +53,7 @@ type accountRecord struct {
 	// Tier state: qualifying points by month and the room below the next
 	// tier, which a plain accrual updates with ADD under a condition.
 	ReviewOn   string           `dynamodbav:"trv,omitempty"`
+	ReviewKey  string           `dynamodbav:"rk,omitempty"`
 	Qualifying map[string]int64 `dynamodbav:"qp"`
 	Room       int64            `dynamodbav:"room"`
 	Stamps     map[string]int   `dynamodbav:"stp,omitempty"`
@@ -74,6 +75,9 @@ func accountItem(a loyalty.Account) (map[string]types.AttributeValue, error) {
 	}
 	if a.DueOn != "" {
 		r.DueKey = DueKey(a.DueOn, DueShard(a.MemberID))
+	}
+	if a.TierReviewOn != "" {
+		r.ReviewKey = ReviewKey(a.TierReviewOn, DueShard(a.MemberID))
 	}
 	return attributevalue.MarshalMap(r)
 }

@@ -21,6 +21,8 @@ import (
 //
 // The due index (dk) holds "DUE#<day>#<shard>" on accounts that have lots to
 // expire; only accounts carry it, and only while they hold expiring lots.
+// The review index (rk) holds "REV#<day>#<shard>" on accounts above the base
+// tier: the day the tier-review job looks at them.
 const (
 	prefixMember     = "M#"
 	skAccount        = "A"
@@ -30,6 +32,7 @@ const (
 	prefixReward     = "RW#"
 	prefixDue        = "DUE#"
 	pkErased         = "ERASED"
+	prefixReview     = "REV#"
 )
 
 // DueShards is how many partitions one day of the due index spreads over.
@@ -50,6 +53,11 @@ func DueShard(id loyalty.MemberID) int {
 	h := fnv.New32a()
 	h.Write([]byte(id))
 	return int(h.Sum32() % DueShards)
+}
+
+// ReviewKey is the review-index partition of one day and shard.
+func ReviewKey(day loyalty.Date, shard int) string {
+	return fmt.Sprintf("%s%s#%02d", prefixReview, day, shard)
 }
 
 // DueKey is the due-index partition of one day and shard.
@@ -73,4 +81,42 @@ func rejectionPK(messageID string) string {
 	h := fnv.New32a()
 	h.Write([]byte(messageID))
 	return fmt.Sprintf("%s%d", prefixRejection, h.Sum32()%RejectionShards)
+}
+
+// Scheduled jobs and the inbox (jobs.go, inbox.go):
+//
+//	pk               sk            item
+//	M#<member>       N#<id>        inbox notification (TTL); id names the occasion, once per member
+//	M#<member>       CLASS         customer class and the metrics it was given on
+//	M#<member>       AFF           balance the affordability reminder last saw
+//	JOB#<job>#<day>  <scope>       checkpoint of one run of a job over one index partition (TTL)
+//
+// The due index (dk) also holds "RWD#<day>#<shard>" on issued rewards that
+// end on that day, and carries "ds", a copy of an account's lots as of its
+// last planned write, so the expiry job rarely needs to read the account.
+// The activity index (ak) holds "ACT#<ISO week>#<shard>" on accounts: the
+// UTC week of the last activity. A credit sets it to the same value all week,
+// which writes the index only on the first credit of a week.
+const (
+	prefixNotification = "N#"
+	skClass            = "CLASS"
+	skAfford           = "AFF"
+	prefixJob          = "JOB#"
+	prefixRewardDue    = "RWD#"
+	prefixActivity     = "ACT#"
+)
+
+func notificationSK(id string) string { return prefixNotification + id }
+
+func jobPK(job string, run loyalty.Date) string { return prefixJob + job + "#" + string(run) }
+
+// RewardDueKey is the due-index partition of the issued rewards whose last
+// valid day is day.
+func RewardDueKey(day loyalty.Date, shard int) string {
+	return fmt.Sprintf("%s%s#%02d", prefixRewardDue, day, shard)
+}
+
+// ActivityKey is the activity-index partition of one ISO week ("2026-W14").
+func ActivityKey(week string, shard int) string {
+	return fmt.Sprintf("%s%s#%02d", prefixActivity, week, shard)
 }

@@ -9,12 +9,14 @@ import (
 // Attribute and index names of the one table. The CDK stack (infra/) and the
 // local stack both build the table from Schema, so there is one definition.
 const (
-	AttrPK  = "pk"  // partition key, string
-	AttrSK  = "sk"  // sort key, string
-	AttrDue = "dk"  // sparse, sharded due-date key of the "due" index
-	AttrTTL = "ttl" // epoch seconds after which DynamoDB may delete the item
+	AttrPK     = "pk"  // partition key, string
+	AttrSK     = "sk"  // sort key, string
+	AttrDue    = "dk"  // sparse, sharded due-date key of the "due" index
+	AttrTTL    = "ttl" // epoch seconds after which DynamoDB may delete the item
+	AttrReview = "rk"  // sparse, sharded tier-review key of the "review" index
 
-	IndexDue = "due"
+	IndexDue    = "due"
+	IndexReview = "review"
 )
 
 // Index describes one global secondary index.
@@ -46,6 +48,11 @@ var Schema = TableSchema{
 		// lots carry the attribute (sparse), and it changes only when the
 		// oldest expiry changes, so a plain accrual never writes the index.
 		{Name: IndexDue, PartitionKey: AttrDue, SortKey: AttrPK, KeysOnly: true},
+		// review: accounts above the base tier by the day their tier is
+		// reviewed. It changes only when a tier changes or is reviewed,
+		// which a plain accrual never does (the room condition sends a
+		// tier-crossing purchase through the planned path).
+		{Name: IndexReview, PartitionKey: AttrReview, SortKey: AttrPK, KeysOnly: true},
 	},
 	TTLAttribute: AttrTTL,
 }
