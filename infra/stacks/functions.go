@@ -114,7 +114,7 @@ var Functions = []Function{
 	{Name: "send-reminders", Kind: KindJob, MemoryMB: 512, Timeout: JobTimeout, TableActions: jobActions,
 		QueryIndexes: []string{dynamo.IndexDue}, Schedule: &Cron{Hour: 9, Minute: 0}},
 	{Name: "tier-review", Kind: KindJob, MemoryMB: 512, Timeout: JobTimeout, TableActions: jobActions,
-		QueryIndexes: []string{dynamo.IndexDue}, Schedule: &Cron{Hour: 3, Minute: 0}},
+		QueryIndexes: []string{dynamo.IndexReview}, Schedule: &Cron{Hour: 3, Minute: 0}},
 	{Name: "win-back", Kind: KindJob, MemoryMB: 512, Timeout: JobTimeout, TableActions: jobActions,
 		QueryIndexes: []string{dynamo.IndexDue}, Schedule: &Cron{Hour: 10, Minute: 0, WeekDay: "MON"}},
 }
