@@ -47,6 +47,8 @@ type accountRecord struct {
 	NextExp  string           `dynamodbav:"nx,omitempty"`
 	DueOn    string           `dynamodbav:"due,omitempty"`
 	DueKey   string           `dynamodbav:"dk,omitempty"`
+	Snapshot map[string]int64 `dynamodbav:"ds,omitempty"` // the lots again, for the due index (jobs.go)
+	ActKey   string           `dynamodbav:"ak,omitempty"` // activity index key (jobs.go)
 	Created  time.Time        `dynamodbav:"cr"`
 	Activity time.Time        `dynamodbav:"la"`
 	Version  int64            `dynamodbav:"ver"`
@@ -75,7 +77,9 @@ func accountItem(a loyalty.Account) (map[string]types.AttributeValue, error) {
 	}
 	if a.DueOn != "" {
 		r.DueKey = DueKey(a.DueOn, DueShard(a.MemberID))
+		r.Snapshot = r.Lots
 	}
+	r.ActKey = activityKeyOf(a.MemberID, a.LastActivity)
 	if a.TierReviewOn != "" {
 		r.ReviewKey = ReviewKey(a.TierReviewOn, DueShard(a.MemberID))
 	}
@@ -268,12 +272,16 @@ type redemptionRecord struct {
 	EntryKey   string           `dynamodbav:"ek"`
 	Source     string           `dynamodbav:"src,omitempty"`
 	Lots       map[string]int64 `dynamodbav:"lots,omitempty"`
+	DueKey     string           `dynamodbav:"dk,omitempty"` // issued with an end day: the reminder job finds it (jobs.go)
 }
 
 func redemptionItem(r loyalty.Redemption) (map[string]types.AttributeValue, error) {
 	rec := redemptionRecord{PK: memberPK(r.MemberID), SK: redemptionSK(r.ID), RewardID: r.RewardID, RewardName: r.RewardName,
 		Cost: int64(r.Cost), Code: r.Code, State: string(r.State), IssuedAt: r.IssuedAt.UTC(), ValidUntil: string(r.ValidUntil),
 		ChangedAt: r.ChangedAt.UTC(), EntryKey: r.EntryKey, Source: r.Source}
+	if r.State == loyalty.RedemptionIssued && r.ValidUntil != "" {
+		rec.DueKey = RewardDueKey(r.ValidUntil, DueShard(r.MemberID))
+	}
 	if len(r.Lots) > 0 {
 		rec.Lots = map[string]int64{}
 		for _, l := range r.Lots {

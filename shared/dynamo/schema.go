@@ -14,9 +14,13 @@ const (
 	AttrDue    = "dk"  // sparse, sharded due-date key of the "due" index
 	AttrTTL    = "ttl" // epoch seconds after which DynamoDB may delete the item
 	AttrReview = "rk"  // sparse, sharded tier-review key of the "review" index
+	// AttrActivity is the key of the "activity" index: the week of an
+	// account's last activity (jobs.go).
+	AttrActivity = "ak"
 
-	IndexDue    = "due"
-	IndexReview = "review"
+	IndexDue      = "due"
+	IndexReview   = "review"
+	IndexActivity = "activity"
 )
 
 // Index describes one global secondary index.
@@ -27,6 +31,11 @@ type Index struct {
 	// KeysOnly projects only the keys, so writes that do not touch the index
 	// keys never cost an index write.
 	KeysOnly bool
+	// Include adds these non-key attributes to a KeysOnly index (projection
+	// INCLUDE): only attributes that change on writes that may write the
+	// index anyway. A builder that ignores it still gets a correct, smaller
+	// KEYS_ONLY index; readers then find the attributes missing.
+	Include []string
 }
 
 // TableSchema is the shape of the table: keys, indexes and TTL attribute. All
@@ -47,12 +56,20 @@ var Schema = TableSchema{
 		// busy day spreads over several partitions. Only accounts holding
 		// lots carry the attribute (sparse), and it changes only when the
 		// oldest expiry changes, so a plain accrual never writes the index.
-		{Name: IndexDue, PartitionKey: AttrDue, SortKey: AttrPK, KeysOnly: true},
+		// It also carries "ds", the account's lots as of its last planned
+		// write, for the expiry job; a plain accrual never changes it. Issued
+		// rewards with an end date carry "RWD#<day>#<shard>" in the same key.
+		{Name: IndexDue, PartitionKey: AttrDue, SortKey: AttrPK, KeysOnly: true, Include: []string{aSnapshot}},
 		// review: accounts above the base tier by the day their tier is
 		// reviewed. It changes only when a tier changes or is reviewed,
 		// which a plain accrual never does (the room condition sends a
 		// tier-crossing purchase through the planned path).
 		{Name: IndexReview, PartitionKey: AttrReview, SortKey: AttrPK, KeysOnly: true},
+		// activity: accounts by the ISO week of their last activity, for
+		// win-back and affordability reminders. A credit sets the key to the
+		// value it already has all week, so only a member's first credit of
+		// a week writes the index (a delete and a put of a keys-only entry).
+		{Name: IndexActivity, PartitionKey: AttrActivity, SortKey: AttrPK, KeysOnly: true},
 	},
 	TTLAttribute: AttrTTL,
 }
@@ -80,6 +97,9 @@ func (s TableSchema) CreateTableInput(tableName string) *dynamodb.CreateTableInp
 		proj := &types.Projection{ProjectionType: types.ProjectionTypeAll}
 		if ix.KeysOnly {
 			proj = &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly}
+			if len(ix.Include) > 0 {
+				proj = &types.Projection{ProjectionType: types.ProjectionTypeInclude, NonKeyAttributes: ix.Include}
+			}
 		}
 		gsis = append(gsis, types.GlobalSecondaryIndex{IndexName: aws.String(ix.Name), KeySchema: keys, Projection: proj})
 	}

@@ -167,7 +167,10 @@ func (s *Store) blindCredit(ctx context.Context, op loyalty.Op) (*loyalty.Result
 		Add(expression.Name(aLifetime), expression.Value(int64(e.Earned))).
 		Add(expression.Name(aLots+"."+string(lot.Expires)), expression.Value(int64(lot.Points))).
 		Add(expression.Name(aVersion), expression.Value(1)).
-		Set(expression.Name(aActivity), expression.Value(e.At.UTC()))
+		Set(expression.Name(aActivity), expression.Value(e.At.UTC())).
+		// The same value all week: only a member's first credit of a week
+		// writes the activity index (jobs.go).
+		Set(expression.Name(aActKey), expression.Value(activityKeyOf(e.MemberID, e.At)))
 	if op.CreditQualifying != 0 {
 		upd = upd.Add(expression.Name(aQualifying+"."+op.CreditMonth), expression.Value(int64(op.CreditQualifying))).
 			Add(expression.Name(aRoom), expression.Value(-int64(op.CreditQualifying)))

@@ -3,6 +3,7 @@ package loyalty
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // keyWinBack prefixes the ledger key of a win-back bonus: "w:<last active day>",
@@ -77,4 +78,36 @@ func (s *Service) OfferWinBack(ctx context.Context, member MemberID, lastActive 
 		return Result{}, fmt.Errorf("win-back offer for member %s (lapsed since %s): %w", member, lastActive, err)
 	}
 	return res, nil
+}
+
+// IndexHit is one item a sparse index led a scheduled job to.
+type IndexHit struct {
+	MemberID MemberID
+	// RedemptionID is set for an issued reward found by its end day.
+	RedemptionID string
+	// Lots is, for an account found through the due index, a copy of its
+	// lots as of its last planned write; nil when the index carries none.
+	Lots []Lot
+}
+
+// Checkpoint is how far one run of a job got through one index partition
+// (its scope, e.g. "DUE#2026-04-01#07"): done, or the cursor to go on from.
+type Checkpoint struct {
+	Scope     string
+	Done      bool
+	Cursor    string
+	Processed int
+	UpdatedAt time.Time
+}
+
+// MemberClass is the customer class recorded on a member and what it was
+// given on.
+type MemberClass struct {
+	Class      string       `json:"class"`
+	Since      Date         `json:"since"`
+	Metrics    ClassMetrics `json:"metrics"`
+	ReviewedOn Date         `json:"reviewedOn"`
+	// WinBackFor is the last active day of the lapse the win-back offer was
+	// made for ("" when none was).
+	WinBackFor Date `json:"winBackFor,omitempty"`
 }

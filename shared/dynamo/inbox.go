@@ -1,0 +1,182 @@
+package dynamo
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/loyalty-functions/loyalty/shared/loyalty"
+)
+
+// notificationRecord is the stored shape of loyalty.Notification. It lives
+// in the member's partition (an erasure takes it with the rest) and DynamoDB
+// deletes it after TTL.
+type notificationRecord struct {
+	PK        string     `dynamodbav:"pk"`
+	SK        string     `dynamodbav:"sk"`
+	Kind      string     `dynamodbav:"k"`
+	Title     string     `dynamodbav:"t"`
+	Data      string     `dynamodbav:"d"` // JSON, so numbers come back as they went in
+	At        time.Time  `dynamodbav:"at"`
+	ReadAt    *time.Time `dynamodbav:"rd,omitempty"`
+	Published bool       `dynamodbav:"pub"`
+	TTL       int64      `dynamodbav:"ttl"`
+}
+
+func notificationItem(n loyalty.Notification) (map[string]types.AttributeValue, error) {
+	data, err := json.Marshal(n.Data)
+	if err != nil {
+		return nil, fmt.Errorf("encode notification %s: %w", n.ID, err)
+	}
+	return attributevalue.MarshalMap(notificationRecord{PK: memberPK(n.MemberID), SK: notificationSK(n.ID), Kind: string(n.Kind),
+		Title: n.Title, Data: string(data), At: n.CreatedAt.UTC(), ReadAt: n.ReadAt, Published: n.Published, TTL: n.ExpiresAt.Unix()})
+}
+
+func decodeNotification(item map[string]types.AttributeValue) (loyalty.Notification, error) {
+	var r notificationRecord
+	if err := attributevalue.UnmarshalMap(item, &r); err != nil {
+		return loyalty.Notification{}, fmt.Errorf("decode notification: %w", err)
+	}
+	id, _ := memberFromPK(r.PK)
+	n := loyalty.Notification{ID: r.SK[len(prefixNotification):], MemberID: id, Kind: loyalty.NotificationKind(r.Kind), Title: r.Title,
+		CreatedAt: r.At, ReadAt: r.ReadAt, ExpiresAt: time.Unix(r.TTL, 0).UTC(), Published: r.Published}
+	if err := json.Unmarshal([]byte(r.Data), &n.Data); err != nil {
+		return loyalty.Notification{}, fmt.Errorf("decode notification %s data: %w", n.ID, err)
+	}
+	return n, nil
+}
+
+// Deliver implements loyalty.Inbox with one conditional PutItem: a repeat of
+// an occasion writes nothing and hands back the stored notification.
+func (s *Store) Deliver(ctx context.Context, n loyalty.Notification) (loyalty.Notification, bool, error) {
+	item, err := notificationItem(n)
+	if err != nil {
+		return loyalty.Notification{}, false, err
+	}
+	out, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item,
+		ConditionExpression:                 aws.String("attribute_not_exists(pk)"),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		ReturnConsumedCapacity:              types.ReturnConsumedCapacityTotal})
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case errors.As(err, &ccf):
+		if len(ccf.Item) == 0 {
+			return loyalty.Notification{}, false, fmt.Errorf("deliver %s: the existing notification was not returned", n.ID)
+		}
+		old, err := decodeNotification(ccf.Item)
+		return old, false, err
+	case err != nil:
+		return loyalty.Notification{}, false, s.classify(err, "deliver notification %s to member %s", n.ID, n.MemberID)
+	}
+	if out.ConsumedCapacity != nil {
+		s.meter(*out.ConsumedCapacity)
+	}
+	return n, true, nil
+}
+
+// MarkPublished implements loyalty.Inbox.
+func (s *Store) MarkPublished(ctx context.Context, member loyalty.MemberID, id string) error {
+	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: s.key(memberPK(member), notificationSK(id)),
+		UpdateExpression: aws.String("SET pub = :t"), ConditionExpression: aws.String("attribute_exists(pk)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberBOOL{Value: true}}})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return nil // erased or expired meanwhile: nothing left to mark
+	}
+	if err != nil {
+		return s.classify(err, "mark notification %s of member %s published", id, member)
+	}
+	return nil
+}
+
+type notificationCursor struct {
+	At time.Time `json:"t"`
+	ID string    `json:"i"`
+}
+
+// Notifications returns one page of the member's inbox, newest first, and
+// the opaque cursor of the next page ("" on the last page). Notifications
+// past their TTL are left out even before DynamoDB deletes them. The inbox
+// is small (TTL-bounded), so the order is made here from one Query.
+// Errors: CodeInvalid for a cursor this store did not hand out.
+func (s *Store) Notifications(ctx context.Context, member loyalty.MemberID, after string, limit int, now time.Time) ([]loyalty.Notification, string, error) {
+	var from *notificationCursor
+	if after != "" {
+		b, err := base64.RawURLEncoding.DecodeString(after)
+		var c notificationCursor
+		if err != nil || json.Unmarshal(b, &c) != nil || c.ID == "" {
+			return nil, "", ErrBadCursor
+		}
+		from = &c
+	}
+	items, err := s.queryAll(ctx, memberPK(member), prefixNotification)
+	if err != nil {
+		return nil, "", err
+	}
+	all := make([]loyalty.Notification, 0, len(items))
+	for _, it := range items {
+		n, err := decodeNotification(it)
+		if err != nil {
+			return nil, "", err
+		}
+		if n.ExpiresAt.After(now) {
+			all = append(all, n)
+		}
+	}
+	newer := func(a, b loyalty.Notification) bool {
+		if !a.CreatedAt.Equal(b.CreatedAt) {
+			return a.CreatedAt.After(b.CreatedAt)
+		}
+		return a.ID > b.ID
+	}
+	sort.Slice(all, func(i, j int) bool { return newer(all[i], all[j]) })
+	var page []loyalty.Notification
+	for _, n := range all {
+		if from != nil && !newer(loyalty.Notification{CreatedAt: from.At, ID: from.ID}, n) {
+			continue
+		}
+		if len(page) == limit {
+			last := page[len(page)-1]
+			b, _ := json.Marshal(notificationCursor{At: last.CreatedAt, ID: last.ID})
+			return page, base64.RawURLEncoding.EncodeToString(b), nil
+		}
+		page = append(page, n)
+	}
+	return page, "", nil
+}
+
+// MarkNotificationRead records that the member read a notification and
+// returns it. Reading again keeps the first time. Errors: CodeNotFound when
+// the member has no such notification (or it is past its TTL).
+func (s *Store) MarkNotificationRead(ctx context.Context, member loyalty.MemberID, id string, at time.Time) (loyalty.Notification, error) {
+	ex, err := expression.NewBuilder().
+		WithCondition(expression.AttributeExists(expression.Name("pk")).And(expression.Name(AttrTTL).GreaterThan(expression.Value(at.Unix())))).
+		WithUpdate(expression.Set(expression.Name("rd"), expression.IfNotExists(expression.Name("rd"), expression.Value(at.UTC())))).Build()
+	if err != nil {
+		return loyalty.Notification{}, fmt.Errorf("build read expression: %w", err)
+	}
+	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: s.key(memberPK(member), notificationSK(id)),
+		ConditionExpression: ex.Condition(), UpdateExpression: ex.Update(), ExpressionAttributeNames: ex.Names(),
+		ExpressionAttributeValues: ex.Values(), ReturnValues: types.ReturnValueAllNew, ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case errors.As(err, &ccf):
+		return loyalty.Notification{}, loyalty.Errorf(loyalty.CodeNotFound, "no notification %s", id)
+	case err != nil:
+		return loyalty.Notification{}, s.classify(err, "mark notification %s of member %s read", id, member)
+	}
+	if out.ConsumedCapacity != nil {
+		s.meter(*out.ConsumedCapacity)
+	}
+	return decodeNotification(out.Attributes)
+}
