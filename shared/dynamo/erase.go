@@ -44,6 +44,10 @@ func (s *Store) EraseMember(ctx context.Context, id loyalty.MemberID, now time.T
 	if err != nil {
 		return Erasure{}, err
 	}
+	linked, err := linkedItems(items) // outside the partition: feedback by day, referral code, the referrer's record (feedback.go)
+	if err != nil {
+		return Erasure{}, err
+	}
 	var rnd [12]byte
 	if _, err := rand.Read(rnd[:]); err != nil {
 		return Erasure{}, err
@@ -62,7 +66,7 @@ func (s *Store) EraseMember(ctx context.Context, id loyalty.MemberID, now time.T
 	if _, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: rec}); err != nil {
 		return Erasure{}, s.classify(err, "record erasure")
 	}
-	for _, it := range items {
+	for _, it := range append(items, linked...) {
 		_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table,
 			Key: map[string]types.AttributeValue{"pk": it["pk"], "sk": it["sk"]}})
 		if err != nil {

@@ -83,6 +83,38 @@ func rejectionPK(messageID string) string {
 	return fmt.Sprintf("%s%d", prefixRejection, h.Sum32()%RejectionShards)
 }
 
+// Referrals and feedback (referrals.go, feedback.go). A member's own items
+// stay in their partition; what must be found by something else than the
+// member lives under its own key:
+//
+//	pk               sk                         item
+//	M#<member>       RC                         the member's referral code
+//	M#<member>       RB                         who referred the member, with which code (kept for good)
+//	M#<member>       RE#<referee>               a member the member referred, and where that referral stands
+//	M#<member>       RM#<yyyy-mm>               the member's referral bonuses of a month, against the cap
+//	M#<member>       FB#<purchase key>          the member's feedback on one purchase
+//	RC#<code>        C                          referral code -> member
+//	FB#<yyyy-mm-dd>  <at>#<member>#<purchase>   feedback of one program-local day, for ops to list without a Scan
+const (
+	skReferralCode   = "RC"
+	skReferredBy     = "RB"
+	prefixReferee    = "RE#"
+	prefixRefMonth   = "RM#"
+	prefixFeedback   = "FB#"
+	prefixCode       = "RC#"
+	skCode           = "C"
+	feedbackAtLayout = "2006-01-02T15:04:05.000000000Z" // fixed width, so that sort keys sort by time
+)
+
+func codePK(code string) string                 { return prefixCode + code }
+func refereeSK(referee loyalty.MemberID) string { return prefixReferee + string(referee) }
+func refMonthSK(month string) string            { return prefixRefMonth + month }
+func feedbackSK(purchaseKey string) string      { return prefixFeedback + purchaseKey }
+func feedbackDayPK(day loyalty.Date) string     { return prefixFeedback + string(day) }
+func feedbackDaySK(fb loyalty.PurchaseFeedback) string {
+	return fb.At.UTC().Format(feedbackAtLayout) + "#" + string(fb.MemberID) + "#" + fb.PurchaseID
+}
+
 // Scheduled jobs and the inbox (jobs.go, inbox.go):
 //
 //	pk               sk            item

@@ -338,6 +338,11 @@ func (s *Store) write(ctx context.Context, op loyalty.Op, before loyalty.Account
 			Key: s.key(memberPK(c.Original.MemberID), entrySK(c.Original.Key)), ConditionExpression: oex.Condition(),
 			UpdateExpression: oex.Update(), ExpressionAttributeNames: oex.Names(), ExpressionAttributeValues: oex.Values()}})
 	}
+	more, err := s.changeItems(c) // a referrer's side of a payout, feedback (feedback.go)
+	if err != nil {
+		return nil, false, err
+	}
+	items = append(items, more...)
 
 	out, err := s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items, ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
 	if err == nil {

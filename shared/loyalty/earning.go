@@ -49,6 +49,7 @@ func PlanEarning(acct Account, prog *Program, p Purchase, now time.Time) (Change
 		}
 		c.Entry.Stamps = append(c.Entry.Stamps, mark)
 	}
+	prog.planReferralPayout(&c, acct, p, now)
 	return c, nil
 }
 

@@ -18,6 +18,8 @@ const (
 	KindAdjustment       EntryKind = "adjustment"
 	KindExpiry           EntryKind = "expiry"
 	KindTierReview       EntryKind = "tier_review"
+	KindReferralBonus    EntryKind = "referral_bonus" // a referrer's bonus (referral.go)
+	KindFeedback         EntryKind = "feedback"       // feedback on a purchase and its bonus (feedback.go)
 )
 
 // Entry is one line of a member's ledger. It is written once, in the same

@@ -20,6 +20,12 @@ const (
 	CodeForbidden          Code = "forbidden"              // identity lacks the right
 	CodeUnavailable        Code = "unavailable"            // transient: retry later
 	CodeInternal           Code = "internal"               // a bug or an unexpected failure
+
+	// Referral enrolments the programme refuses (referral.go).
+	CodeSelfReferral     Code = "self_referral"     // the member's own code
+	CodeReferralLoop     Code = "referral_loop"     // the code's owner was referred by the member
+	CodeAlreadyReferred  Code = "already_referred"  // the member used another code before
+	CodeAlreadyPurchased Code = "already_purchased" // codes are for members before their first purchase
 )
 
 // Error is the one error type of the engine. Message is safe to show to a

@@ -17,6 +17,8 @@ type Change struct {
 	Issued                 []Redemption    // rewards issued at no cost (a filled stamp card); must not exist yet
 	Original               *Entry          // earlier entry whose Reversed changed
 	OriginalReversedBefore Points
+	Referral               *ReferralPayout   // a referee's first qualifying purchase: the referrer's side (referral.go)
+	Feedback               *PurchaseFeedback // feedback written with its bonus entry, once per purchase (feedback.go)
 }
 
 // Purchase is a completed purchase to earn points on.

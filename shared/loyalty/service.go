@@ -84,7 +84,11 @@ func (s *Service) Accrue(ctx context.Context, p Purchase) (Result, error) {
 		return Result{}, err
 	}
 	plan := func(acct Account, exists bool) (Change, error) {
-		return PlanEarning(acct, s.Program, p, now)
+		c, err := PlanEarning(acct, s.Program, p, now)
+		if err == nil && c.Referral != nil {
+			c.Referral, err = s.planReferrer(ctx, c.Referral, now)
+		}
+		return c, err
 	}
 	op := Op{Member: p.MemberID, Key: p.Key, Plan: plan,
 		Fingerprint: Fingerprint("accrual", p.MemberID, p.Ref, p.Spend, p.OccurredAt.UTC(), p.Lines)}
