@@ -5,6 +5,9 @@
 // Environment: TABLE_NAME, PROGRAM_FILE, STAGE, LOG_LEVEL, DYNAMODB_ENDPOINT
 // (see package config) and REFUND_WAIT_RECEIVES (default 4; keep it below the
 // queue's maxReceiveCount).
+//
+// It imports only what it wires (config, dynamo, ingest, loyalty and the
+// Lambda runtime); behaviour belongs in package ingest, where it is tested.
 package main
 
 import (

@@ -13,6 +13,10 @@
 // SQS_ENDPOINT (the endpoints point at the local stack; empty in AWS, where
 // the usual AWS credentials and region apply). Replays are recorded as
 // "ops:<-actor>" (default $USER).
+//
+// It only wires flags, clients and package replay; it must not grow logic of
+// its own, so that other ops CLIs can offer the same commands through
+// replay.Command.
 package main
 
 import (
