@@ -1,0 +1,84 @@
+package jobs
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/loyalty-functions/loyalty/shared/loyalty"
+)
+
+// Detail is the detail of the scheduled event that starts a job. The
+// EventBridge Scheduler schedule sends it (infra sets it as the target's
+// input, in the EventBridge event shape); every field is optional.
+type Detail struct {
+	// Job names the job the schedule means; a mismatch is refused, so a
+	// schedule wired to the wrong function does nothing.
+	Job string `json:"job,omitempty"`
+	// Day runs the job for this program-local day (YYYY-MM-DD) instead of
+	// the day of the event's time: for catching up by hand.
+	Day string `json:"day,omitempty"`
+	// Shards limits the run to some shards ("0-7"), to split a large day
+	// over several schedules or invocations.
+	Shards string `json:"shards,omitempty"`
+}
+
+// Handler is the Lambda handler of one job: it reads the day (the event's
+// time in the program's timezone, or detail.day) and the shards from the
+// scheduled event and runs the job. The report is the response (the local
+// stack prints it); a run cut short by the deadline is not an error, the
+// next run resumes from the checkpoints. Errors: a malformed event (final)
+// and whatever the run returns.
+func (j *Jobs) Handler(job string) func(ctx context.Context, ev events.EventBridgeEvent) (*Report, error) {
+	run := map[string]func(context.Context, Request) (*Report, error){
+		ExpirePoints: j.ExpirePoints, SendReminders: j.SendReminders, WinBack: j.WinBack}[job]
+	return func(ctx context.Context, ev events.EventBridgeEvent) (*Report, error) {
+		req, err := j.RequestOf(job, ev)
+		if err != nil {
+			j.Log.Error("scheduled event refused", "job", job, "eventId", ev.ID, "error", err.Error())
+			return nil, err
+		}
+		j.Log.Info("job starts", "job", job, "day", req.Day, "shards", len(req.Shards), "eventId", ev.ID, "scheduledAt", ev.Time)
+		return run(ctx, req)
+	}
+}
+
+// RequestOf reads a job's request from its scheduled event.
+func (j *Jobs) RequestOf(job string, ev events.EventBridgeEvent) (Request, error) {
+	var d Detail
+	if raw := bytes.TrimSpace(ev.Detail); len(raw) > 0 && string(raw) != "null" {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&d); err != nil {
+			return Request{}, loyalty.Invalid("detail", "the scheduled event's detail is not a job detail: %v", err)
+		}
+	}
+	if d.Job != "" && d.Job != job {
+		return Request{}, loyalty.Invalid("detail.job", "this function runs %s, the event is for %s", job, d.Job)
+	}
+	req := Request{}
+	switch {
+	case d.Day != "":
+		day, err := loyalty.ParseDate(d.Day)
+		if err != nil {
+			return Request{}, loyalty.Invalid("detail.day", "%v", err)
+		}
+		req.Day = day
+	case !ev.Time.IsZero():
+		req.Day = j.Service.Program.Today(ev.Time)
+	default:
+		return Request{}, loyalty.Invalid("time", "the scheduled event has no time and no detail.day")
+	}
+	shards, err := ParseShards(d.Shards, j.Config.Shards)
+	if err != nil {
+		return Request{}, err
+	}
+	req.Shards = shards
+	return req, nil
+}
+
+// String names a request in logs.
+func (r Request) String() string { return fmt.Sprintf("%s shards %v", r.Day, r.Shards) }
