@@ -1,0 +1,88 @@
+package bench
+
+import (
+	"context"
+	"flag"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestTinyRun runs every figure at a toy size so the harness stays
+// compiled and correct. It asserts what is deterministic (units, counts,
+// that nothing failed), never a timing.
+func TestTinyRun(t *testing.T) {
+	setBenchtime(t, "20x")
+	opts := Options{Rounds: 1, Segment: 200 * time.Millisecond, Levels: []int{1, 4}, Members: 20, InitRuns: 1,
+		Functions: []string{"member-api"}, CPUReps: 1, ExpirySizes: []int{100, 300}, ExpiryDue: 20, Logf: t.Logf}
+	rep, err := Run(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// A plain accrual is one transaction of two small items, a duplicate a
+	// cancelled one: units that do not depend on the machine.
+	for _, row := range rep.Capacity {
+		plain := strings.Contains(row.Op, plainBasket.String()) || strings.Contains(row.Op, totalOnly.String())
+		if (plain || row.Op == "duplicate delivery") && row.Counts.WriteUnits > row.WriteTarget {
+			t.Errorf("%s: got %.2f WRU, want <= %.0f", row.Op, row.Counts.WriteUnits, row.WriteTarget)
+		}
+		if plain && (row.Counts.Transact != 1 || row.Counts.Requests() != 1) {
+			t.Errorf("%s: got %s, want 1 TransactWriteItems", row.Op, row.Requests())
+		}
+	}
+	if len(rep.Capacity) != 8 {
+		t.Errorf("got %d capacity rows, want 8", len(rep.Capacity))
+	}
+	for _, rows := range [][]RatioRow{rep.Accrual, rep.Redemption} {
+		for _, row := range rows {
+			if row.Errors != 0 || len(row.Ratio) != opts.Rounds {
+				t.Errorf("%s, %d callers: got %d errors (%s) and %d rounds, want 0 and %d", row.Kind, row.Concurrency, row.Errors, row.FirstError, len(row.Ratio), opts.Rounds)
+			}
+		}
+	}
+	if got, want := len(rep.Accrual), 2*len(opts.Levels); got != want {
+		t.Errorf("got %d accrual rows, want %d", got, want)
+	}
+	for _, c := range rep.Contention {
+		if c.Errors != 0 || c.Redemptions == 0 {
+			t.Errorf("contention %d on %d: got %d errors (%s), %d redemptions", c.Clients, c.Members, c.Errors, c.FirstError, c.Redemptions)
+		}
+	}
+	for _, row := range rep.Cost {
+		if row.Total() <= 0 {
+			t.Errorf("%s: got cost %.4f, want > 0", row.Op, row.Total())
+		}
+	}
+	if len(rep.Binaries.Rows) != 1 || rep.Binaries.Rows[0].Bytes == 0 || rep.Binaries.Rows[0].BuildError != "" || rep.Binaries.Rows[0].InitError != "" {
+		t.Errorf("binaries: got %+v, want member-api built and started", rep.Binaries.Rows)
+	}
+	if len(rep.CPU) != 8 {
+		t.Errorf("got %d cpu rows, want 8", len(rep.CPU))
+	}
+	for _, row := range rep.Expiry.Rows {
+		if row.Expired != row.Due || row.Counts.Scan != 0 {
+			t.Errorf("expiry on %d members: got %d expired and %d scans, want %d and 0", row.Members, row.Expired, row.Counts.Scan, row.Due)
+		}
+	}
+	md := rep.Markdown()
+	for _, h := range []string{"## Summary", "## 1.", "## 2.", "## 3.", "## 4.", "## 5.", "## 6.", "## 7.", "list prices as of"} {
+		if !strings.Contains(md, h) {
+			t.Errorf("the report lacks %q", h)
+		}
+	}
+}
+
+// setBenchtime shortens testing.Benchmark for the test and restores it.
+func setBenchtime(tb testing.TB, v string) {
+	tb.Helper()
+	f := flag.Lookup("test.benchtime")
+	if f == nil {
+		tb.Fatal("no test.benchtime flag")
+	}
+	old := f.Value.String()
+	if err := f.Value.Set(v); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = f.Value.Set(old) })
+}
