@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"time"
 
 	"github.com/loyalty-functions/loyalty/events/partner"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
@@ -52,47 +54,48 @@ func Decode(body []byte) (Event, error) {
 			return ev, fmt.Errorf("validate message: %w", err) // the embedded schemas are broken: a bug
 		}
 	}
+	// The schema guarantees the shapes read below; the document is mapped
+	// by hand rather than parsed a second time.
+	obj := doc.(map[string]any)
+	at, err := time.Parse(time.RFC3339Nano, str(obj, "occurredAt"))
+	if err != nil {
+		return ev, &DecodeError{Reason: loyalty.RejectSchemaViolation, Message: "at \"/occurredAt\": " + err.Error()}
+	}
+	partnerID, eventID := ev.PartnerID, ev.EventID
 	switch ev.Type {
 	case partner.TypePurchaseCompleted:
-		var m partner.PurchaseCompleted
-		if err := json.Unmarshal(body, &m); err != nil {
-			return ev, &DecodeError{Reason: loyalty.RejectSchemaViolation, Message: err.Error()}
-		}
-		p := &loyalty.Purchase{Key: loyalty.PurchaseKey(m.PartnerID, m.EventID), MemberID: loyalty.MemberID(m.MemberRef),
-			Ref: m.PartnerID + ":" + m.EventID, Spend: loyalty.Money{Minor: m.AmountMinor, Currency: m.Currency},
-			OccurredAt: m.OccurredAt, Actor: "partner:" + m.PartnerID}
-		if len(m.Lines) > 0 {
-			p.Lines = make([]loyalty.Line, len(m.Lines))
-			seen := make(map[string]bool, len(m.Lines))
-			for i, l := range m.Lines {
-				if seen[l.LineID] {
-					return ev, &DecodeError{Reason: loyalty.RejectInvalidEvent, Message: fmt.Sprintf("at \"/lines/%d/lineId\": line %q appears twice; line ids are unique within a purchase", i, l.LineID)}
+		p := &loyalty.Purchase{Key: loyalty.PurchaseKey(partnerID, eventID), MemberID: ev.MemberID, Ref: partnerID + ":" + eventID,
+			Spend: loyalty.Money{Minor: num(obj, "amountMinor"), Currency: str(obj, "currency")}, OccurredAt: at, Actor: "partner:" + partnerID}
+		if lines, _ := obj["lines"].([]any); len(lines) > 0 {
+			p.Lines = make([]loyalty.Line, len(lines))
+			for i, v := range lines {
+				l, _ := v.(map[string]any)
+				p.Lines[i] = loyalty.Line{ID: str(l, "lineId"), SKU: str(l, "sku"), Category: str(l, "category"), Quantity: num(l, "quantity"), Minor: num(l, "amountMinor")}
+				for _, prev := range p.Lines[:i] {
+					if prev.ID == p.Lines[i].ID {
+						return ev, &DecodeError{Reason: loyalty.RejectInvalidEvent, Message: fmt.Sprintf("at \"/lines/%d/lineId\": line %q appears twice; line ids are unique within a purchase", i, prev.ID)}
+					}
 				}
-				seen[l.LineID] = true
-				p.Lines[i] = loyalty.Line{ID: l.LineID, SKU: l.SKU, Category: l.Category, Quantity: l.Quantity, Minor: l.AmountMinor}
 			}
 		}
 		ev.Purchase = p
 	case partner.TypePurchaseRefunded:
-		var m partner.PurchaseRefunded
-		if err := json.Unmarshal(body, &m); err != nil {
-			return ev, &DecodeError{Reason: loyalty.RejectSchemaViolation, Message: err.Error()}
+		r := &loyalty.Refund{Key: loyalty.RefundKey(partnerID, eventID), MemberID: ev.MemberID,
+			OriginalKey: loyalty.PurchaseKey(partnerID, str(obj, "originalEventId")), Ref: partnerID + ":" + eventID,
+			OccurredAt: at, Actor: "partner:" + partnerID}
+		if _, ok := obj["amountMinor"]; ok {
+			r.Amount = &loyalty.Money{Minor: num(obj, "amountMinor"), Currency: str(obj, "currency")}
 		}
-		r := &loyalty.Refund{Key: loyalty.RefundKey(m.PartnerID, m.EventID), MemberID: loyalty.MemberID(m.MemberRef),
-			OriginalKey: loyalty.PurchaseKey(m.PartnerID, m.OriginalEventID), Ref: m.PartnerID + ":" + m.EventID,
-			OccurredAt: m.OccurredAt, Actor: "partner:" + m.PartnerID}
-		if m.AmountMinor != nil {
-			r.Amount = &loyalty.Money{Minor: *m.AmountMinor, Currency: m.Currency}
-		}
-		if len(m.Lines) > 0 {
-			r.Lines = make([]loyalty.RefundLine, len(m.Lines))
-			seen := make(map[string]bool, len(m.Lines))
-			for i, l := range m.Lines {
-				if seen[l.LineID] {
-					return ev, &DecodeError{Reason: loyalty.RejectInvalidEvent, Message: fmt.Sprintf("at \"/lines/%d/lineId\": line %q appears twice; name each refunded line once", i, l.LineID)}
+		if lines, _ := obj["lines"].([]any); len(lines) > 0 {
+			r.Lines = make([]loyalty.RefundLine, len(lines))
+			for i, v := range lines {
+				l, _ := v.(map[string]any)
+				r.Lines[i] = loyalty.RefundLine{ID: str(l, "lineId"), Quantity: num(l, "quantity")}
+				for _, prev := range r.Lines[:i] {
+					if prev.ID == r.Lines[i].ID {
+						return ev, &DecodeError{Reason: loyalty.RejectInvalidEvent, Message: fmt.Sprintf("at \"/lines/%d/lineId\": line %q appears twice; name each refunded line once", i, prev.ID)}
+					}
 				}
-				seen[l.LineID] = true
-				r.Lines[i] = loyalty.RefundLine{ID: l.LineID, Quantity: l.Quantity}
 			}
 		}
 		ev.Refund = r
@@ -107,12 +110,25 @@ func Decode(body []byte) (Event, error) {
 // logs and rejection records of events that fail validation.
 func identity(doc any) Event {
 	obj, _ := doc.(map[string]any)
-	str := func(k string) string {
-		s, _ := obj[k].(string)
+	short := func(k string) string {
+		s := str(obj, k)
 		if len(s) > 128 {
 			s = s[:128]
 		}
 		return s
 	}
-	return Event{Type: str("type"), PartnerID: str("partnerId"), EventID: str("eventId"), MemberID: loyalty.MemberID(str("memberRef"))}
+	return Event{Type: short("type"), PartnerID: short("partnerId"), EventID: short("eventId"), MemberID: loyalty.MemberID(short("memberRef"))}
+}
+
+// str is obj[k] if it is a string, else "".
+func str(obj map[string]any, k string) string {
+	s, _ := obj[k].(string)
+	return s
+}
+
+// num is obj[k] if it is an integer (the schema checked it is), else 0.
+func num(obj map[string]any, k string) int64 {
+	n, _ := obj[k].(json.Number)
+	i, _ := strconv.ParseInt(string(n), 10, 64)
+	return i
 }
