@@ -20,6 +20,7 @@ type AdminStore interface {
 	Ledger(ctx context.Context, id loyalty.MemberID) ([]loyalty.Entry, error)
 	AuditMember(ctx context.Context, id loyalty.MemberID) (*loyalty.AuditProblem, error)
 	EraseMember(ctx context.Context, id loyalty.MemberID, now time.Time) (dynamo.Erasure, error)
+	FeedbackStore // review.go
 }
 
 // AdminAPI serves ops, behind IAM authorization.
@@ -45,6 +46,9 @@ func NewAdminAPI(svc *loyalty.Service, store AdminStore, log *slog.Logger) *Admi
 		"adminListRewards": a.listRewards,
 		"putReward":        a.putReward,
 		"auditMember":      a.auditMember,
+		"dryRunPurchase":   a.dryRunPurchase,
+		"listFeedback":     a.listFeedback,
+		"memberFeedback":   a.listMemberFeedback,
 	}}
 	return a
 }

@@ -41,6 +41,9 @@ func NewMemberAPI(svc *loyalty.Service, store MemberStore, log *slog.Logger) *Me
 		"createRedemption": m.createRedemption,
 		"listRedemptions":  m.listRedemptions,
 		"cancelRedemption": m.cancelRedemption,
+		"getReferral":      m.getReferral,
+		"enrolReferral":    m.enrolReferral,
+		"createFeedback":   m.createFeedback,
 	}}
 	return m
 }

@@ -8,6 +8,9 @@ var MemberRoutes = []Route{
 	{"POST", "/v1/me/redemptions", AuthJWT, "createRedemption"},
 	{"GET", "/v1/me/redemptions", AuthJWT, "listRedemptions"},
 	{"DELETE", "/v1/me/redemptions/{redemptionId}", AuthJWT, "cancelRedemption"},
+	{"GET", "/v1/me/referral", AuthJWT, "getReferral"},
+	{"POST", "/v1/me/referral", AuthJWT, "enrolReferral"},
+	{"POST", "/v1/me/feedback", AuthJWT, "createFeedback"},
 }
 
 // AdminRoutes are ops' routes, behind IAM authorization.
@@ -20,4 +23,7 @@ var AdminRoutes = []Route{
 	{"GET", "/admin/rewards", AuthIAM, "adminListRewards"},
 	{"PUT", "/admin/rewards/{rewardId}", AuthIAM, "putReward"},
 	{"GET", "/admin/members/{memberId}/audit", AuthIAM, "auditMember"},
+	{"POST", "/admin/dry-run", AuthIAM, "dryRunPurchase"},
+	{"GET", "/admin/feedback", AuthIAM, "listFeedback"},
+	{"GET", "/admin/members/{memberId}/feedback", AuthIAM, "memberFeedback"},
 }
