@@ -218,7 +218,9 @@ func TestReviewRoutesBadInput(t *testing.T) {
 	feedback := func(body string) events.APIGatewayV2HTTPRequest {
 		return withBody(sample(t, "member/create-feedback.json"), body)
 	}
-	dry := func(body string) events.APIGatewayV2HTTPRequest { return withBody(sample(t, "admin/dry-run.json"), body) }
+	dry := func(body string) events.APIGatewayV2HTTPRequest {
+		return withBody(sample(t, "admin/dry-run.json"), body)
+	}
 	list := func(q map[string]string) events.APIGatewayV2HTTPRequest {
 		ev := sample(t, "admin/list-feedback.json")
 		ev.QueryStringParameters = q
