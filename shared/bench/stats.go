@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -64,34 +65,35 @@ func (s Sample) Format(format string) string {
 
 // loopResult is one closed-loop run.
 type loopResult struct {
-	units   int64 // operations (messages, requests) completed
+	units   int64 // operations (messages, requests) completed inside the window
 	errors  int64
-	elapsed time.Duration
-	err     error // the first error seen
+	elapsed time.Duration // the window
+	err     error         // the first error seen
 }
 
 func (r loopResult) rate() float64 { return float64(r.units) / r.elapsed.Seconds() }
 
 // closedLoop runs op from workers callers, each calling it again as soon as
-// it returns, until d has passed; calls in flight at the end finish and
-// count. op returns how many units it completed and how many failed.
-func closedLoop(ctx context.Context, workers int, d time.Duration, op func(ctx context.Context, worker int) (done, failed int, err error)) loopResult {
+// it returns, and counts the units progress reports as done between warm
+// and warm+d after the start. Counting inside a window, rather than whole
+// calls, keeps an invocation of ten messages from weighing differently
+// than a single transaction: what is still in flight at either edge is not
+// counted on either side. Errors are counted over the whole run.
+func closedLoop(ctx context.Context, workers int, warm, d time.Duration, op func(ctx context.Context, worker int) (done, failed int, err error), progress func() int64) loopResult {
 	var (
-		mu  sync.Mutex
-		res loopResult
-		wg  sync.WaitGroup
+		mu   sync.Mutex
+		res  loopResult
+		wg   sync.WaitGroup
+		stop atomic.Bool
 	)
-	start := time.Now()
-	deadline := start.Add(d)
 	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var units, errs int64
+			var errs int64
 			var first error
-			for time.Now().Before(deadline) && ctx.Err() == nil {
-				done, failed, err := op(ctx, w)
-				units += int64(done)
+			for !stop.Load() && ctx.Err() == nil {
+				_, failed, err := op(ctx, w)
 				errs += int64(failed)
 				if err != nil {
 					errs++
@@ -101,7 +103,6 @@ func closedLoop(ctx context.Context, workers int, d time.Duration, op func(ctx c
 				}
 			}
 			mu.Lock()
-			res.units += units
 			res.errors += errs
 			if res.err == nil {
 				res.err = first
@@ -109,7 +110,21 @@ func closedLoop(ctx context.Context, workers int, d time.Duration, op func(ctx c
 			mu.Unlock()
 		}()
 	}
+	sleepCtx(ctx, warm)
+	u0, t0 := progress(), time.Now()
+	sleepCtx(ctx, d)
+	u1, t1 := progress(), time.Now()
+	stop.Store(true)
 	wg.Wait()
-	res.elapsed = time.Since(start)
+	res.units, res.elapsed = u1-u0, t1.Sub(t0)
 	return res
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }

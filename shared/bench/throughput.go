@@ -59,6 +59,9 @@ type throughput struct {
 	table string
 	run   string // makes keys unique per run
 	seq   atomic.Int64
+	// rawDone counts the bare transactions that succeeded; the full side's
+	// progress is the store's successful transactions (fullDone).
+	rawDone atomic.Int64
 
 	plainMembers, coffeeMembers, redeemMembers, rawMembers []string
 	contended                                              []string
@@ -238,6 +241,7 @@ func (t *throughput) rawAccrual(ctx context.Context, _ int) (int, int, error) {
 	if err != nil {
 		return 0, 0, err
 	}
+	t.rawDone.Add(1)
 	return 1, 0, nil
 }
 
@@ -283,6 +287,7 @@ func (t *throughput) rawRedemption(ctx context.Context, _ int) (int, int, error)
 	if err != nil {
 		return 0, 0, err
 	}
+	t.rawDone.Add(1)
 	return 1, 0, nil
 }
 
@@ -306,9 +311,21 @@ func (t *throughput) fullRedemption(members []string) func(ctx context.Context, 
 
 type loopOp = func(ctx context.Context, worker int) (int, int, error)
 
+// fullDone is how many transactions the full side's store has completed:
+// one per accrual or redemption.
+func (t *throughput) fullDone() int64 {
+	c := t.w.meter.Counts()
+	return c.Transact - c.TransactCancelled
+}
+
+func (t *throughput) rawProgress() int64 { return t.rawDone.Load() }
+
+// warmOf is how long a side runs before its window opens.
+func warmOf(d time.Duration) time.Duration { return d / 4 }
+
 // compare runs full and raw side by side at one concurrency: rounds times
 // each, alternating which goes first, and pairs them per round.
-func compare(ctx context.Context, workers, rounds int, d time.Duration, full, raw loopOp) RatioRow {
+func (t *throughput) compare(ctx context.Context, workers, rounds int, d time.Duration, full, raw loopOp) RatioRow {
 	row := RatioRow{Concurrency: workers}
 	for r := range rounds {
 		order := []bool{true, false}
@@ -319,9 +336,9 @@ func compare(ctx context.Context, workers, rounds int, d time.Duration, full, ra
 		for _, isFull := range order {
 			runtime.GC()
 			if isFull {
-				f = closedLoop(ctx, workers, d, full)
+				f = closedLoop(ctx, workers, warmOf(d), d, full, t.fullDone)
 			} else {
-				w = closedLoop(ctx, workers, d, raw)
+				w = closedLoop(ctx, workers, warmOf(d), d, raw, t.rawProgress)
 			}
 		}
 		row.Full = append(row.Full, f.rate())
@@ -343,15 +360,15 @@ func compare(ctx context.Context, workers, rounds int, d time.Duration, full, ra
 func (t *throughput) accruals(ctx context.Context, levels []int, rounds int, d time.Duration) []RatioRow {
 	plain := t.fullAccrual(plainBasket, t.plainMembers)
 	coffee := t.fullAccrual(coffeeBasket, t.coffeeMembers)
-	closedLoop(ctx, 8, d, plain) // warm DynamoDB Local's JIT and both code paths
-	closedLoop(ctx, 8, d, t.rawAccrual)
+	closedLoop(ctx, 8, 0, d, plain, t.fullDone) // warm DynamoDB Local's JIT and both code paths
+	closedLoop(ctx, 8, 0, d, t.rawAccrual, t.rawProgress)
 	var rows []RatioRow
 	for _, k := range []struct {
 		basket basket
 		op     loopOp
 	}{{plainBasket, plain}, {coffeeBasket, coffee}} {
 		for _, c := range levels {
-			row := compare(ctx, c, rounds, d, k.op, t.rawAccrual)
+			row := t.compare(ctx, c, rounds, d, k.op, t.rawAccrual)
 			row.Kind = k.basket.String()
 			if c == 1 {
 				for _, rate := range row.Full {
@@ -373,11 +390,11 @@ func (t *throughput) accruals(ctx context.Context, levels []int, rounds int, d t
 // under contention.
 func (t *throughput) redemptions(ctx context.Context, levels []int, rounds int, d time.Duration) ([]RatioRow, []ContentionRow) {
 	full := t.fullRedemption(t.redeemMembers)
-	closedLoop(ctx, 8, d, full)
-	closedLoop(ctx, 8, d, t.rawRedemption)
+	closedLoop(ctx, 8, 0, d, full, t.fullDone)
+	closedLoop(ctx, 8, 0, d, t.rawRedemption, t.rawProgress)
 	var rows []RatioRow
 	for _, c := range levels {
-		row := compare(ctx, c, rounds, d, full, t.rawRedemption)
+		row := t.compare(ctx, c, rounds, d, full, t.rawRedemption)
 		row.Kind = "POST /v1/me/redemptions"
 		if c == 1 {
 			for _, rate := range row.Full {
@@ -394,10 +411,10 @@ func (t *throughput) redemptions(ctx context.Context, levels []int, rounds int, 
 		for range rounds {
 			runtime.GC()
 			before := t.w.meter.Counts()
-			res := closedLoop(ctx, row.Clients, d, op)
+			res := closedLoop(ctx, row.Clients, warmOf(d), d, op, t.fullDone)
 			c := t.w.meter.Counts().Sub(before)
 			row.Rate = append(row.Rate, res.rate())
-			row.Redemptions += res.units
+			row.Redemptions += c.Transact - c.TransactCancelled
 			row.Conflicts += c.CancelledOnOther
 			row.Errors += res.errors
 			if res.err != nil && row.FirstError == "" {
