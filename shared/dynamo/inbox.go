@@ -31,6 +31,7 @@ type notificationRecord struct {
 	ReadAt    *time.Time `dynamodbav:"rd,omitempty"`
 	Published bool       `dynamodbav:"pub"`
 	TTL       int64      `dynamodbav:"ttl"`
+	Outbox    string     `dynamodbav:"dk,omitempty"` // until published: the outbox partition
 }
 
 func notificationItem(n loyalty.Notification) (map[string]types.AttributeValue, error) {
@@ -38,8 +39,12 @@ func notificationItem(n loyalty.Notification) (map[string]types.AttributeValue, 
 	if err != nil {
 		return nil, fmt.Errorf("encode notification %s: %w", n.ID, err)
 	}
-	return attributevalue.MarshalMap(notificationRecord{PK: memberPK(n.MemberID), SK: notificationSK(n.ID), Kind: string(n.Kind),
-		Title: n.Title, Data: string(data), At: n.CreatedAt.UTC(), ReadAt: n.ReadAt, Published: n.Published, TTL: n.ExpiresAt.Unix()})
+	r := notificationRecord{PK: memberPK(n.MemberID), SK: notificationSK(n.ID), Kind: string(n.Kind),
+		Title: n.Title, Data: string(data), At: n.CreatedAt.UTC(), ReadAt: n.ReadAt, Published: n.Published, TTL: n.ExpiresAt.Unix()}
+	if !n.Published {
+		r.Outbox = OutboxKey(loyalty.DateOf(n.CreatedAt, time.UTC), DueShard(n.MemberID))
+	}
+	return attributevalue.MarshalMap(r)
 }
 
 func decodeNotification(item map[string]types.AttributeValue) (loyalty.Notification, error) {
@@ -87,7 +92,7 @@ func (s *Store) Deliver(ctx context.Context, n loyalty.Notification) (loyalty.No
 // MarkPublished implements loyalty.Inbox.
 func (s *Store) MarkPublished(ctx context.Context, member loyalty.MemberID, id string) error {
 	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: s.key(memberPK(member), notificationSK(id)),
-		UpdateExpression: aws.String("SET pub = :t"), ConditionExpression: aws.String("attribute_exists(pk)"),
+		UpdateExpression: aws.String("SET pub = :t REMOVE dk"), ConditionExpression: aws.String("attribute_exists(pk)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberBOOL{Value: true}}})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
@@ -97,6 +102,25 @@ func (s *Store) MarkPublished(ctx context.Context, member loyalty.MemberID, id s
 		return s.classify(err, "mark notification %s of member %s published", id, member)
 	}
 	return nil
+}
+
+// Notification returns one of the member's notifications; CodeNotFound if
+// there is none.
+func (s *Store) Notification(ctx context.Context, member loyalty.MemberID, id string) (loyalty.Notification, error) {
+	item, err := s.get(ctx, memberPK(member), notificationSK(id), true)
+	if err != nil {
+		return loyalty.Notification{}, err
+	}
+	if item == nil {
+		return loyalty.Notification{}, loyalty.Errorf(loyalty.CodeNotFound, "no notification %s", id)
+	}
+	return decodeNotification(item)
+}
+
+// Unpublished returns one page of the notifications made on day (UTC) in one
+// shard whose event is not published yet: the outbox.
+func (s *Store) Unpublished(ctx context.Context, day loyalty.Date, shard int, cursor string, limit int) ([]loyalty.IndexHit, string, error) {
+	return s.indexPage(ctx, IndexDue, AttrDue, OutboxKey(day, shard), cursor, limit)
 }
 
 type notificationCursor struct {

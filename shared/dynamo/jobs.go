@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -91,8 +92,11 @@ func (s *Store) indexPage(ctx context.Context, index, attr, value, cursor string
 			continue
 		}
 		h := loyalty.IndexHit{MemberID: id}
-		if sk := stringAttr(it, "sk"); len(sk) > len(prefixRedemption) && sk[:len(prefixRedemption)] == prefixRedemption {
-			h.RedemptionID = sk[len(prefixRedemption):]
+		sk := stringAttr(it, "sk")
+		if id, ok := strings.CutPrefix(sk, prefixRedemption); ok {
+			h.RedemptionID = id
+		} else if id, ok := strings.CutPrefix(sk, prefixNotification); ok {
+			h.NotificationID = id
 		}
 		if m, ok := it[aSnapshot].(*types.AttributeValueMemberM); ok {
 			var lots map[string]int64
@@ -142,14 +146,14 @@ func decodeIndexCursor(c string) (map[string]types.AttributeValue, error) {
 	return out, nil
 }
 
-// ExpireFromSnapshot implements loyalty.SnapshotStore: the ledger entry and
-// an UpdateItem of the account in one transaction, without reading the
-// account. The update holds only while the account has as many lots as the
+// ExpireFromSnapshot implements loyalty.SnapshotStore: the ledger entry, an
+// UpdateItem of the account and the notification (in the outbox until its
+// event is published) in one transaction, without reading the account. The update holds only while the account has as many lots as the
 // snapshot and every expiring lot still holds what the snapshot says; a
 // plain credit to a later lot (the common case) leaves both true, a credit
 // that opened a new lot or touched an expiring one does not, and then
 // nothing is written and applied is false.
-func (s *Store) ExpireFromSnapshot(ctx context.Context, op loyalty.Op, snapshot []loyalty.Lot, c loyalty.Change) (loyalty.Result, bool, error) {
+func (s *Store) ExpireFromSnapshot(ctx context.Context, op loyalty.Op, snapshot []loyalty.Lot, c loyalty.Change, note *loyalty.Notification) (loyalty.Result, bool, error) {
 	if len(c.Entry.Lots) == 0 {
 		return loyalty.Result{}, false, nil
 	}
@@ -195,10 +199,17 @@ func (s *Store) ExpireFromSnapshot(ctx context.Context, op loyalty.Op, snapshot 
 	update := &types.Update{TableName: &s.table, Key: s.key(memberPK(op.Member), skAccount),
 		ConditionExpression: ex.Condition(), UpdateExpression: ex.Update(),
 		ExpressionAttributeNames: ex.Names(), ExpressionAttributeValues: ex.Values()}
+	items := []types.TransactWriteItem{{Put: put}, {Update: update}}
+	if note != nil {
+		it, err := notificationItem(*note)
+		if err != nil {
+			return loyalty.Result{}, false, err
+		}
+		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: it}})
+	}
 	for attempt := 0; ; attempt++ {
 		out, err := s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
-			TransactItems:          []types.TransactWriteItem{{Put: put}, {Update: update}},
-			ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+			TransactItems: items, ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
 		})
 		if err == nil {
 			s.meter(out.ConsumedCapacity...)
@@ -209,7 +220,7 @@ func (s *Store) ExpireFromSnapshot(ctx context.Context, op loyalty.Op, snapshot 
 			return loyalty.Result{}, false, s.classify(err, "expire lots of member %s", op.Member)
 		}
 		reasons := tce.CancellationReasons
-		if len(reasons) == 2 && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
+		if len(reasons) >= 2 && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
 			prior, err := decodeEntry(reasons[0].Item)
 			if err != nil {
 				return loyalty.Result{}, false, err
@@ -217,7 +228,7 @@ func (s *Store) ExpireFromSnapshot(ctx context.Context, op loyalty.Op, snapshot 
 			res, err := s.replay(prior, op.Fingerprint)
 			return res, true, err
 		}
-		if len(reasons) == 2 && aws.ToString(reasons[1].Code) == "ConditionalCheckFailed" {
+		if len(reasons) >= 2 && aws.ToString(reasons[1].Code) == "ConditionalCheckFailed" {
 			return loyalty.Result{}, false, nil // the account moved on: plan from a read
 		}
 		if !conflicted(reasons) || attempt+1 >= 4 {

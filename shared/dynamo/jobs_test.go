@@ -71,7 +71,7 @@ func TestExpiryFromTheIndexCopy(t *testing.T) {
 		{"m-new-lot", true, 9},  // a lot opened since the copy: read, then expire
 	} {
 		before := f.store.Consumed()
-		res, ok, read, err := f.svc.ExpireDueFrom(ctx, loyalty.MemberID(c.member), hits[loyalty.MemberID(c.member)].Lots, today)
+		res, ok, read, err := f.svc.ExpireDueFrom(ctx, loyalty.MemberID(c.member), hits[loyalty.MemberID(c.member)].Lots, today, nil)
 		after := f.store.Consumed()
 		if err != nil || !ok {
 			t.Fatalf("%s: got ok=%v err=%v, want an expiry", c.member, ok, err)
@@ -83,7 +83,7 @@ func TestExpiryFromTheIndexCopy(t *testing.T) {
 			t.Errorf("%s: got balance %d (delta %d), want %d after the expiry", c.member, got, res.Entry.Delta, c.balance)
 		}
 		// A second run the same day replays.
-		again, ok, _, err := f.svc.ExpireDueFrom(ctx, loyalty.MemberID(c.member), hits[loyalty.MemberID(c.member)].Lots, today)
+		again, ok, _, err := f.svc.ExpireDueFrom(ctx, loyalty.MemberID(c.member), hits[loyalty.MemberID(c.member)].Lots, today, nil)
 		if err != nil || (ok && !again.Replayed) {
 			t.Errorf("%s second run: got ok=%v replayed=%v err=%v, want a replay or nothing due", c.member, ok, again.Replayed, err)
 		}

@@ -152,3 +152,13 @@ func RewardDueKey(day loyalty.Date, shard int) string {
 func ActivityKey(week string, shard int) string {
 	return fmt.Sprintf("%s%s#%02d", prefixActivity, week, shard)
 }
+
+// The due index (dk) also holds "OUT#<day>#<shard>" on notifications whose
+// event is not published yet (the outbox of the day they were made), so a
+// job's next run publishes what a failed run left behind.
+const prefixOutbox = "OUT#"
+
+// OutboxKey is the due-index partition of one day's unpublished notifications.
+func OutboxKey(day loyalty.Date, shard int) string {
+	return fmt.Sprintf("%s%s#%02d", prefixOutbox, day, shard)
+}

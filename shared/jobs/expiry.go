@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
@@ -12,44 +13,50 @@ import (
 // files under that day and the LookbackDays before (a missed run is caught
 // up), shard by shard. Each member's lots go in one ledger entry written in
 // the same transaction as the balance (loyalty.Service.ExpireDueFrom, keyed
-// by the day, so a rerun replays), then a points_expired notification and
-// its points.expired.v1 event. The account is read only when the index's
-// copy of the lots is out of date.
+// by the day, so a rerun replays) together with a points_expired
+// notification; its points.expired.v1 event follows (or, if the bus fails,
+// goes out from the outbox on the next run). The account is read only when
+// the index's copy of the lots is out of date.
 func (j *Jobs) ExpirePoints(ctx context.Context, req Request) (*Report, error) {
 	rep := &Report{Job: ExpirePoints}
 	handle := func(ctx context.Context, stop time.Time, hits []loyalty.IndexHit) error {
-		ns := make([]*loyalty.Notification, len(hits))
+		var (
+			mu      sync.Mutex
+			pending []loyalty.Notification
+		)
 		err := j.each(ctx, stop, rep, len(hits), func(ctx context.Context, i int) error {
 			h := hits[i]
-			res, ok, read, err := j.Service.ExpireDueFrom(ctx, h.MemberID, h.Lots, req.Day)
+			var note loyalty.Notification
+			tell := func(e loyalty.Entry) loyalty.Notification {
+				note = j.expiredNotification(e, req.Day)
+				return note
+			}
+			// The notification is written with the expiry, in the outbox
+			// until its event is out: however a run ends, no member is
+			// expired untold.
+			res, ok, read, err := j.Service.ExpireDueFrom(ctx, h.MemberID, h.Lots, req.Day, tell)
 			rep.add(func(r *Report) {
 				r.Seen++
 				if read {
 					r.Read++
 				}
-				if ok && res.Replayed {
+				switch {
+				case ok && res.Replayed:
 					r.Replayed++
-				} else if ok {
+				case ok:
 					r.Changed++
+					r.Notified++
 				}
 			})
-			if err != nil || !ok {
-				return err
+			if ok && !res.Replayed {
+				mu.Lock()
+				pending = append(pending, note)
+				mu.Unlock()
 			}
-			n := j.expiredNotification(res.Entry, req.Day)
-			ns[i] = &n
-			return nil
+			return err
 		})
-		var out []loyalty.Notification
-		for _, n := range ns {
-			if n != nil {
-				out = append(out, *n)
-			}
-		}
-		// Notify what was expired even when the page stops half-way: the
-		// rerun replays those members and notifies again, once.
-		if nerr := j.notify(context.WithoutCancel(ctx), rep, out); nerr != nil && err == nil {
-			err = nerr
+		if perr := j.publish(ctx, pending); perr != nil && err == nil {
+			err = perr
 		}
 		return err
 	}

@@ -41,6 +41,10 @@ type Store interface {
 	MemberClass(ctx context.Context, id loyalty.MemberID) (loyalty.MemberClass, bool, error)
 	PutMemberClass(ctx context.Context, id loyalty.MemberID, c loyalty.MemberClass) error
 	AffordSeen(ctx context.Context, ids []loyalty.MemberID) (map[loyalty.MemberID]loyalty.Points, error)
+	// Unpublished pages through the notifications made on day (UTC) whose
+	// event is not published yet: the outbox.
+	Unpublished(ctx context.Context, day loyalty.Date, shard int, cursor string, limit int) ([]loyalty.IndexHit, string, error)
+	Notification(ctx context.Context, member loyalty.MemberID, id string) (loyalty.Notification, error)
 	PutAffordSeen(ctx context.Context, id loyalty.MemberID, balance loyalty.Points, day loyalty.Date) error
 }
 
@@ -88,16 +92,19 @@ type Jobs struct {
 	Notifier *loyalty.Notifier
 	Config   Config
 	Log      *slog.Logger
+
+	sem chan struct{} // bounds the members worked on at once, across pages
 }
 
 // New wires the jobs on a store, the program and the event publisher.
 func New(store Store, program *loyalty.Program, clock loyalty.Clock, publisher loyalty.Publisher, cfg Config, log *slog.Logger) *Jobs {
+	cfg = cfg.withDefaults()
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Jobs{Store: store, Service: &loyalty.Service{Store: store, Program: program, Clock: clock},
 		Notifier: &loyalty.Notifier{Inbox: store, Publisher: publisher, Program: program},
-		Config:   cfg.withDefaults(), Log: log}
+		Config:   cfg, Log: log, sem: make(chan struct{}, cfg.Concurrency)}
 }
 
 // Request is one run: the program-local day it is for and the shards of the
@@ -122,7 +129,9 @@ type Report struct {
 	Notified int          `json:"notified"`     // new notifications
 	Repeated int          `json:"repeated"`     // occasions already notified
 	Failed   int          `json:"failed"`       // members left for the next run
-	Took     string       `json:"took"`
+	// Republished counts events of earlier runs' notifications published now.
+	Republished int    `json:"republished"`
+	Took        string `json:"took"`
 
 	mu sync.Mutex
 }
@@ -138,6 +147,7 @@ func (r *Report) add(f func(r *Report)) {
 // errStopped or an error to leave the page for the next run.
 type scope struct {
 	name   string
+	always bool // walked on every run: no checkpoint
 	page   func(ctx context.Context, cursor string) ([]loyalty.IndexHit, string, error)
 	handle pageFunc
 }
@@ -159,13 +169,16 @@ func (j *Jobs) shardsOf(req Request) []int {
 	return all
 }
 
-// run walks the scopes of one run of rep.Job: scopes a checkpoint says are done are
-// skipped, the others go page by page from their checkpoint, and after each
-// page whose every member was handled the checkpoint moves on.
-func (j *Jobs) run(ctx context.Context, rep *Report, req Request, scopes []scope) (*Report, error) {
+// run walks the scopes of one run of rep.Job: first the outbox (events an
+// earlier run stored but could not publish), then the job's scopes. Scopes a
+// checkpoint says are done are skipped, the others go page by page from
+// their checkpoint, and after each page whose every member was handled the
+// checkpoint moves on.
+func (j *Jobs) run(ctx context.Context, rep *Report, req Request, work []scope) (*Report, error) {
 	start := time.Now()
 	job := rep.Job
-	rep.Day, rep.Scopes = req.Day, len(scopes)
+	outbox := j.outboxScopes(rep, req)
+	rep.Day, rep.Scopes = req.Day, len(outbox)+len(work)
 	stop := time.Now().Add(100 * 365 * 24 * time.Hour)
 	if dl, ok := ctx.Deadline(); ok {
 		stop = dl.Add(-j.Config.StopMargin)
@@ -174,9 +187,7 @@ func (j *Jobs) run(ctx context.Context, rep *Report, req Request, scopes []scope
 	if err != nil {
 		return rep, fmt.Errorf("%s %s: read checkpoints: %w", job, req.Day, err)
 	}
-	work := make(chan scope)
 	var (
-		wg    sync.WaitGroup
 		mu    sync.Mutex
 		first error
 	)
@@ -187,26 +198,30 @@ func (j *Jobs) run(ctx context.Context, rep *Report, req Request, scopes []scope
 		}
 		mu.Unlock()
 	}
-	for range min(4, max(len(scopes), 1)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for sc := range work {
-				if err := j.walk(ctx, job, req.Day, stop, sc, cps[sc.name], rep); err != nil {
-					fail(err)
+	for _, phase := range [][]scope{outbox, work} {
+		queue := make(chan scope)
+		var wg sync.WaitGroup
+		for range min(4, max(len(phase), 1)) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for sc := range queue {
+					if err := j.walk(ctx, job, req.Day, stop, sc, cps[sc.name], rep); err != nil {
+						fail(err)
+					}
 				}
-			}
-		}()
-	}
-	for _, sc := range scopes {
-		if cps[sc.name].Done {
-			rep.add(func(r *Report) { r.Done++ })
-			continue
+			}()
 		}
-		work <- sc
+		for _, sc := range phase {
+			if cps[sc.name].Done {
+				rep.add(func(r *Report) { r.Done++ })
+				continue
+			}
+			queue <- sc
+		}
+		close(queue)
+		wg.Wait()
 	}
-	close(work)
-	wg.Wait()
 	rep.Complete = rep.Done == rep.Scopes
 	rep.Took = time.Since(start).Round(time.Millisecond).String()
 	level := slog.LevelInfo
@@ -239,7 +254,7 @@ func (j *Jobs) walk(ctx context.Context, job string, run loyalty.Date, stop time
 		}
 		cp.Cursor, cp.Done, cp.Processed = next, next == "", cp.Processed+len(hits)
 		cp.UpdatedAt = time.Now().UTC()
-		if len(hits) > 0 || cp.Done {
+		if !sc.always && (len(hits) > 0 || cp.Done) {
 			// An empty partition is marked done too, so reruns skip it.
 			if err := j.Store.SaveCheckpoint(context.WithoutCancel(ctx), job, run, cp); err != nil {
 				return fmt.Errorf("%s %s: save checkpoint %s: %w", job, run, sc.name, err)
@@ -258,7 +273,7 @@ func (j *Jobs) walk(ctx context.Context, job string, run loyalty.Date, stop time
 // then not checkpointed and the next run does it again (every fn is
 // idempotent).
 func (j *Jobs) each(ctx context.Context, stop time.Time, rep *Report, n int, fn func(ctx context.Context, i int) error) error {
-	sem := make(chan struct{}, j.Config.Concurrency)
+	sem := j.sem
 	var (
 		wg    sync.WaitGroup
 		mu    sync.Mutex
@@ -290,6 +305,54 @@ func (j *Jobs) each(ctx context.Context, stop time.Time, rep *Report, n int, fn 
 	}
 	wg.Wait()
 	return first
+}
+
+// outboxScopes walk the outbox of the run's lookback days: notifications an
+// earlier run stored but whose event it could not publish.
+func (j *Jobs) outboxScopes(rep *Report, req Request) []scope {
+	handle := func(ctx context.Context, stop time.Time, hits []loyalty.IndexHit) error {
+		var pending []loyalty.Notification
+		for _, h := range hits {
+			n, err := j.Store.Notification(ctx, h.MemberID, h.NotificationID)
+			if loyalty.ErrorCode(err) == loyalty.CodeNotFound {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if !n.Published {
+				pending = append(pending, n)
+			}
+		}
+		published, err := j.Notifier.Publish(ctx, pending)
+		rep.add(func(r *Report) { r.Republished += published })
+		return err
+	}
+	var scopes []scope
+	for _, day := range days(req.Day.AddDays(-j.Config.LookbackDays-1), req.Day) {
+		for _, shard := range j.shardsOf(req) {
+			scopes = append(scopes, scope{name: fmt.Sprintf("outbox/%s/%02d", day, shard), handle: handle, always: true,
+				page: func(ctx context.Context, cursor string) ([]loyalty.IndexHit, string, error) {
+					return j.Store.Unpublished(ctx, day, shard, cursor, j.Config.PageSize)
+				}})
+		}
+	}
+	return scopes
+}
+
+// store puts notifications in the inbox (even when ctx has ended: what was
+// done must be told) and returns those whose event is to be published.
+func (j *Jobs) store(ctx context.Context, rep *Report, ns []loyalty.Notification) ([]loyalty.Notification, error) {
+	pending, res, err := j.Notifier.Store(context.WithoutCancel(ctx), ns)
+	rep.add(func(r *Report) { r.Notified += res.Stored; r.Repeated += res.Repeated })
+	return pending, err
+}
+
+// publish publishes stored notifications' events; those it cannot stay in
+// the outbox for the next run.
+func (j *Jobs) publish(ctx context.Context, pending []loyalty.Notification) error {
+	_, err := j.Notifier.Publish(context.WithoutCancel(ctx), pending)
+	return err
 }
 
 // notify hands a page's notifications to the notifier and counts.

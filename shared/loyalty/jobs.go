@@ -10,43 +10,73 @@ import (
 // one per lapse.
 const keyWinBack = "w:"
 
-// SnapshotStore is a Store that can write an expiry planned from the lots
-// the due index carries for an account (its snapshot, as of the account's
-// last planned write), without reading the account first.
+// ExpiryKey is the ledger key of the expiry of day: one per member and day.
+func ExpiryKey(day Date) string { return keyExpiry + string(day) }
+
+// SnapshotStore is a Store that can write an expiry planned from a copy of
+// the account's lots (the due index carries one, as of the account's last
+// planned write) without reading the account first, together with the
+// notification that tells the member.
 type SnapshotStore interface {
-	// ExpireFromSnapshot writes c, planned from snapshot, in one transaction
-	// that holds only while the account still has exactly the snapshot's
-	// lots and the due lots still hold what the snapshot says. applied is
-	// false, with nothing written, when the account moved on: the caller
-	// then plans from a read. A replay of op.Key returns the first result.
-	ExpireFromSnapshot(ctx context.Context, op Op, snapshot []Lot, c Change) (res Result, applied bool, err error)
+	// ExpireFromSnapshot writes c, planned from snapshot, and note (when
+	// not nil) in one transaction that holds only while the account still
+	// has exactly the snapshot's lots and the expiring lots still hold what
+	// the snapshot says. applied is false, with nothing written, when the
+	// account moved on. A replay of op.Key returns the first result (and
+	// the first run's notification stays as it was).
+	ExpireFromSnapshot(ctx context.Context, op Op, snapshot []Lot, c Change, note *Notification) (res Result, applied bool, err error)
 }
 
-// ExpireDueFrom expires the member's due lots like ExpireDue, first from the
-// snapshot of lots the due index handed over: when the store can write from
-// a snapshot and the account did not move since, no account is read.
-// Otherwise it falls back to ExpireDue, which reads; read reports that.
-// ok is false when nothing was due.
-func (s *Service) ExpireDueFrom(ctx context.Context, member MemberID, snapshot []Lot, today Date) (res Result, ok, read bool, err error) {
+// ExpireDueFrom expires the member's due lots like ExpireDue, and stores the
+// notification tell makes of the expiry entry in the same transaction, so a
+// member is never expired untold however a run ends. It plans from
+// snapshot, the lots the due index handed over; when that copy is out of
+// date (or nil) it reads the account (read reports it) and plans again.
+// ok is false when nothing was due. A store that cannot write from a
+// snapshot gets ExpireDue, and the caller tells the member itself.
+func (s *Service) ExpireDueFrom(ctx context.Context, member MemberID, snapshot []Lot, today Date, tell func(Entry) Notification) (res Result, ok, read bool, err error) {
 	ss, can := s.Store.(SnapshotStore)
-	if can && len(snapshot) > 0 {
-		key := keyExpiry + string(today)
+	if !can {
+		res, ok, err = s.ExpireDue(ctx, member, today)
+		return res, ok, true, err
+	}
+	key := ExpiryKey(today)
+	op := Op{Member: member, Key: key, Fingerprint: Fingerprint("expiry", member, today)}
+	for attempt := 0; attempt < 5; attempt++ {
+		if snapshot == nil || attempt > 0 {
+			acct, err := s.Store.Account(ctx, member)
+			if ErrorCode(err) == CodeNotFound {
+				return Result{}, false, read, nil
+			}
+			if err != nil {
+				return Result{}, false, read, fmt.Errorf("expire lots of member %s on %s: %w", member, today, err)
+			}
+			snapshot, read = acct.Lots, true
+		}
 		acct := Account{MemberID: member, Lots: append([]Lot(nil), snapshot...)}
 		acct.Balance = acct.LotTotal()
-		if c, due := PlanExpiry(acct, s.Program, key, today, s.Clock.Now()); due {
-			op := Op{Member: member, Key: key, Fingerprint: Fingerprint("expiry", member, today)}
-			c.Entry.Fingerprint = op.Fingerprint
-			res, applied, err := ss.ExpireFromSnapshot(ctx, op, snapshot, c)
-			if err != nil {
-				return Result{}, false, false, fmt.Errorf("expire lots of member %s on %s: %w", member, today, err)
+		c, due := PlanExpiry(acct, s.Program, key, today, s.Clock.Now())
+		if !due {
+			if read {
+				return Result{}, false, read, nil
 			}
-			if applied {
-				return res, true, false, nil
-			}
+			continue // the copy says nothing is due: ask the account
+		}
+		c.Entry.Fingerprint = op.Fingerprint
+		var note *Notification
+		if tell != nil {
+			n := tell(c.Entry)
+			note = &n
+		}
+		res, applied, err := ss.ExpireFromSnapshot(ctx, op, snapshot, c, note)
+		if err != nil {
+			return Result{}, false, read, fmt.Errorf("expire lots of member %s on %s: %w", member, today, err)
+		}
+		if applied {
+			return res, true, read, nil
 		}
 	}
-	res, ok, err = s.ExpireDue(ctx, member, today)
-	return res, ok, true, err
+	return Result{}, false, read, Transient(nil, "the account of member %s keeps changing, expire it later", member)
 }
 
 // OfferWinBack credits the program's win-back bonus to a lapsed member once
@@ -85,6 +115,9 @@ type IndexHit struct {
 	MemberID MemberID
 	// RedemptionID is set for an issued reward found by its end day.
 	RedemptionID string
+	// NotificationID is set for a notification whose event is still to be
+	// published (the outbox).
+	NotificationID string
 	// Lots is, for an account found through the due index, a copy of its
 	// lots as of its last planned write; nil when the index carries none.
 	Lots []Lot

@@ -123,14 +123,21 @@ type NotifyResult struct {
 // marking publishes that event again on the next run, with the same id.
 // Errors: CodeUnavailable and whatever the inbox or the publisher return.
 func (nt *Notifier) Notify(ctx context.Context, ns []Notification) (NotifyResult, error) {
-	var (
-		res     NotifyResult
-		pending []Notification
-	)
+	pending, res, err := nt.Store(ctx, ns)
+	if err != nil {
+		return res, err
+	}
+	res.Published, err = nt.Publish(ctx, pending)
+	return res, err
+}
+
+// Store puts every notification in its member's inbox and returns those
+// whose event is still to be published.
+func (nt *Notifier) Store(ctx context.Context, ns []Notification) (pending []Notification, res NotifyResult, err error) {
 	for _, n := range ns {
 		stored, created, err := nt.Inbox.Deliver(ctx, n)
 		if err != nil {
-			return res, fmt.Errorf("deliver %s to member %s: %w", n.ID, n.MemberID, err)
+			return pending, res, fmt.Errorf("deliver %s to member %s: %w", n.ID, n.MemberID, err)
 		}
 		if created {
 			res.Stored++
@@ -141,21 +148,26 @@ func (nt *Notifier) Notify(ctx context.Context, ns []Notification) (NotifyResult
 			pending = append(pending, stored)
 		}
 	}
+	return pending, res, nil
+}
+
+// Publish publishes the events of stored notifications and marks them
+// published; it returns how many it published.
+func (nt *Notifier) Publish(ctx context.Context, pending []Notification) (int, error) {
 	if len(pending) == 0 {
-		return res, nil
+		return 0, nil
 	}
 	events := make([]DomainEvent, len(pending))
 	for i, n := range pending {
 		events[i] = n.Event(nt.Program.ID)
 	}
 	if err := nt.Publisher.Publish(ctx, events); err != nil {
-		return res, fmt.Errorf("publish %d events: %w", len(events), err)
+		return 0, fmt.Errorf("publish %d events: %w", len(events), err)
 	}
-	res.Published = len(events)
 	for _, n := range pending {
 		if err := nt.Inbox.MarkPublished(ctx, n.MemberID, n.ID); err != nil {
-			return res, fmt.Errorf("mark %s of member %s published: %w", n.ID, n.MemberID, err)
+			return len(events), fmt.Errorf("mark %s of member %s published: %w", n.ID, n.MemberID, err)
 		}
 	}
-	return res, nil
+	return len(events), nil
 }
