@@ -176,8 +176,12 @@ func (a *AdminAPI) exportMember(ctx context.Context, r *request) (int, any, erro
 	if err != nil {
 		return 0, nil, err
 	}
+	feedback, err := a.store.MemberFeedback(ctx, id)
+	if err != nil {
+		return 0, nil, err
+	}
 	return http.StatusOK, map[string]any{"account": meView(acct, a.svc.Program, a.svc.Clock.Now()), "deficit": acct.Deficit, "ledger": ledger, "redemptions": reds,
-		"exportedAt": a.svc.Clock.Now()}, nil
+		"feedback": feedback, "exportedAt": a.svc.Clock.Now()}, nil
 }
 
 func (a *AdminAPI) eraseMember(ctx context.Context, r *request) (int, any, error) {

@@ -184,6 +184,9 @@ func TestReferralFeedbackAndDryRunSamples(t *testing.T) {
 	if b := file("admin/audit-member.json", 200); b["consistent"] != true {
 		t.Errorf("audit of the referrer: got %v, want consistent", b)
 	}
+	if ex := file("admin/export-member.json", 200); len(ex["feedback"].([]any)) != 1 {
+		t.Errorf("export: got feedback %v, want the one feedback", ex["feedback"])
+	}
 	// Erasing the member erases their feedback from the day listing too.
 	file("admin/erase-member.json", 200)
 	if list := file("admin/list-feedback.json", 200)["feedback"].([]any); len(list) != 0 {
