@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -82,3 +84,38 @@ func (j *Jobs) RequestOf(job string, ev events.EventBridgeEvent) (Request, error
 
 // String names a request in logs.
 func (r Request) String() string { return fmt.Sprintf("%s shards %v", r.Day, r.Shards) }
+
+// ConfigFromEnvironment reads the tuning of a job function from its
+// environment: JOB_CONCURRENCY (members at once, default 8), JOB_PAGE_SIZE
+// (index entries per Query, 100), JOB_LOOKBACK_DAYS (catch-up days, 7) and
+// JOB_STOP_MARGIN (a Go duration, 10s). Shards are the store's to set.
+func ConfigFromEnvironment(getenv func(string) string) (Config, error) {
+	var c Config
+	for _, v := range []struct {
+		name     string
+		dst      *int
+		min, max int
+	}{
+		{"JOB_CONCURRENCY", &c.Concurrency, 1, 64},
+		{"JOB_PAGE_SIZE", &c.PageSize, 1, 1000},
+		{"JOB_LOOKBACK_DAYS", &c.LookbackDays, 1, 60},
+	} {
+		s := getenv(v.name)
+		if s == "" {
+			continue
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n < v.min || n > v.max {
+			return Config{}, fmt.Errorf("%s must be an integer from %d to %d, got %q", v.name, v.min, v.max, s)
+		}
+		*v.dst = n
+	}
+	if s := getenv("JOB_STOP_MARGIN"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			return Config{}, fmt.Errorf("JOB_STOP_MARGIN must be a positive duration like 10s, got %q", s)
+		}
+		c.StopMargin = d
+	}
+	return c, nil
+}
