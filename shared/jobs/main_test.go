@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"sync"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/loyalty-functions/loyalty/events/domain"
 	"github.com/loyalty-functions/loyalty/shared/dynamo"
 	"github.com/loyalty-functions/loyalty/shared/dynamolocal"
 	"github.com/loyalty-functions/loyalty/shared/jobs"
@@ -51,7 +53,8 @@ func (s *sink) Publish(_ context.Context, evs []loyalty.DomainEvent) error {
 	return nil
 }
 
-// byType counts the events of each type and fails on a repeated id.
+// byType counts the events of each type; it fails on a repeated id and on
+// an event whose detail does not match its published schema.
 func (s *sink) byType(tb testing.TB) map[string]int {
 	tb.Helper()
 	s.mu.Lock()
@@ -64,6 +67,13 @@ func (s *sink) byType(tb testing.TB) map[string]int {
 		}
 		ids[e.ID] = true
 		out[e.Type]++
+		detail, err := json.Marshal(e.Body())
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if err := domain.Validate(e.Type, detail); err != nil {
+			tb.Errorf("event %s for %s: %v", e.ID, e.MemberID, err)
+		}
 	}
 	return out
 }
