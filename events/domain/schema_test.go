@@ -21,7 +21,7 @@ func TestSamplesMatchTheirSchemas(t *testing.T) {
 		t.Fatal(err)
 	}
 	published := []string{loyalty.EventPointsExpired, loyalty.EventPointsExpiring, loyalty.EventRewardExpiring,
-		loyalty.EventRewardAffordable, loyalty.EventClassChanged, loyalty.EventWinBackOffered}
+		loyalty.EventRewardAffordable, loyalty.EventClassChanged, loyalty.EventWinBackOffered, loyalty.EventTierChanged}
 	if strings.Join(types, ",") != strings.Join(sorted(published), ",") {
 		t.Errorf("schemas: got %v, want one per published type %v", types, sorted(published))
 	}

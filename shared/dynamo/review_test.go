@@ -43,8 +43,8 @@ func TestTierUpgradeAndReviewThroughTheIndex(t *testing.T) {
 	if res.Entry.Delta != 20 {
 		t.Errorf("silver purchase of 10 EUR: got %d points, want 20", res.Entry.Delta)
 	}
-	ids, err := f.store.ReviewDue(ctx, "2027-03-10", dynamo.DueShard("m-tier"))
-	if err != nil || len(ids) != 1 || ids[0] != "m-tier" {
+	ids, _, err := f.store.ReviewAccounts(ctx, "2027-03-10", dynamo.DueShard("m-tier"), "", 10)
+	if err != nil || len(ids) != 1 || ids[0].MemberID != "m-tier" {
 		t.Fatalf("review index on 2027-03-10: got %v (%v), want [m-tier]", ids, err)
 	}
 	f.clock.now = time.Date(2027, 3, 10, 2, 0, 0, 0, time.UTC)
@@ -58,7 +58,7 @@ func TestTierUpgradeAndReviewThroughTheIndex(t *testing.T) {
 	if a.Tier != "" || a.TierReviewOn != "" {
 		t.Errorf("after review: got tier %q review %q, want base with no review", a.Tier, a.TierReviewOn)
 	}
-	ids, _ = f.store.ReviewDue(ctx, "2027-03-10", dynamo.DueShard("m-tier"))
+	ids, _, _ = f.store.ReviewAccounts(ctx, "2027-03-10", dynamo.DueShard("m-tier"), "", 10)
 	if len(ids) != 0 {
 		t.Errorf("review index after the review: got %v, want empty", ids)
 	}

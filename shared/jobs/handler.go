@@ -36,7 +36,7 @@ type Detail struct {
 // and whatever the run returns.
 func (j *Jobs) Handler(job string) func(ctx context.Context, ev events.EventBridgeEvent) (*Report, error) {
 	run := map[string]func(context.Context, Request) (*Report, error){
-		ExpirePoints: j.ExpirePoints, SendReminders: j.SendReminders, WinBack: j.WinBack}[job]
+		ExpirePoints: j.ExpirePoints, SendReminders: j.SendReminders, WinBack: j.WinBack, TierReview: j.ReviewTiers}[job]
 	return func(ctx context.Context, ev events.EventBridgeEvent) (*Report, error) {
 		req, err := j.RequestOf(job, ev)
 		if err != nil {

@@ -29,6 +29,7 @@ func TestScheduledEventSamples(t *testing.T) {
 		"expire-points-catch-up.json":   {jobs.ExpirePoints, "2026-04-01", 0},
 		"send-reminders.json":           {jobs.SendReminders, "2026-03-31", 0},
 		"win-back.json":                 {jobs.WinBack, "2026-03-30", 0},
+		"tier-review.json":              {jobs.TierReview, "2027-03-10", 0},
 	}
 	files, _ := filepath.Glob(filepath.Join("..", "..", "events", "scheduled", "*.json"))
 	if len(files) != len(want) {
@@ -55,7 +56,7 @@ func TestScheduledEventSamples(t *testing.T) {
 		if err != nil || req.Day != w.day || len(req.Shards) != w.shards {
 			t.Errorf("%s: got day %s, %d shards (%v); want %s and %d", f, req.Day, len(req.Shards), err, w.day, w.shards)
 		}
-		for _, other := range []string{jobs.ExpirePoints, jobs.SendReminders, jobs.WinBack} {
+		for _, other := range []string{jobs.ExpirePoints, jobs.SendReminders, jobs.WinBack, jobs.TierReview} {
 			if other == w.job {
 				continue
 			}

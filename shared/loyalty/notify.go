@@ -18,6 +18,7 @@ const (
 	NotePointsExpired    NotificationKind = "points_expired"
 	NoteClassChanged     NotificationKind = "class_changed"
 	NoteWinBackOffered   NotificationKind = "winback_offered"
+	NoteTierChanged      NotificationKind = "tier_changed"
 )
 
 // eventOf is the domain event each kind of notification is published as.
@@ -28,6 +29,7 @@ var eventOf = map[NotificationKind]string{
 	NotePointsExpired:    EventPointsExpired,
 	NoteClassChanged:     EventClassChanged,
 	NoteWinBackOffered:   EventWinBackOffered,
+	NoteTierChanged:      EventTierChanged,
 }
 
 // EventType is the domain event type a kind of notification is published as.
@@ -74,6 +76,8 @@ func (k NotificationKind) short() string {
 		return "class"
 	case NoteWinBackOffered:
 		return "winback"
+	case NoteTierChanged:
+		return "tier"
 	}
 	return string(k)
 }

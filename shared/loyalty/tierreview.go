@@ -6,6 +6,9 @@ import (
 	"fmt"
 )
 
+// EventTierChanged is published when a member's tier changes.
+const EventTierChanged = "member.tier_changed.v1"
+
 // keyTierReview prefixes the ledger key of a tier review: "t:<day>".
 const keyTierReview = "t:"
 

@@ -1,0 +1,84 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/loyalty-functions/loyalty/shared/loyalty"
+)
+
+// TierReview is the job that reviews tiers at their members' cycle end.
+const TierReview = "tier-review"
+
+// reviewIndex is the part of the store the tier review walks; *dynamo.Store
+// implements it.
+type reviewIndex interface {
+	ReviewAccounts(ctx context.Context, day loyalty.Date, shard int, cursor string, limit int) ([]loyalty.IndexHit, string, error)
+}
+
+// ReviewTiers reviews the tier of every member whose cycle ends on req.Day
+// (and the LookbackDays before, so a missed run is caught up), found through
+// the sparse review index, shard by shard. A member whose qualifying points
+// no longer hold the tier goes down one level, never more per cycle
+// (loyalty.PlanTierReview); each review is a ledger entry keyed by the day,
+// so a rerun replays. A change of tier is a tier_changed notification and a
+// member.tier_changed.v1 event.
+func (j *Jobs) ReviewTiers(ctx context.Context, req Request) (*Report, error) {
+	idx, ok := j.Store.(reviewIndex)
+	if !ok {
+		return nil, fmt.Errorf("tier review: the store has no review index")
+	}
+	rep := &Report{Job: TierReview}
+	handle := func(ctx context.Context, stop time.Time, hits []loyalty.IndexHit) error {
+		var (
+			mu      sync.Mutex
+			changed []loyalty.Notification
+		)
+		err := j.each(ctx, stop, rep, len(hits), func(ctx context.Context, i int) error {
+			before, err := j.Store.Account(ctx, hits[i].MemberID)
+			if err != nil {
+				return err
+			}
+			res, ok, err := j.Service.ReviewTier(ctx, hits[i].MemberID, req.Day)
+			rep.add(func(r *Report) {
+				r.Seen++
+				switch {
+				case ok && res.Replayed:
+					r.Replayed++
+				case ok && res.Entry.Tier != "":
+					r.Changed++
+				}
+			})
+			if err != nil || !ok || res.Replayed || res.Entry.Tier == "" {
+				return err
+			}
+			from := before.Tier
+			if lvl, ok := j.Service.Program.TierLevel(from); ok {
+				from = lvl.ID
+			}
+			n := loyalty.NewNotification(j.Service.Program, hits[i].MemberID, loyalty.NoteTierChanged, string(req.Day),
+				fmt.Sprintf("Your tier is now %s", res.Entry.Tier),
+				map[string]any{"from": from, "to": res.Entry.Tier, "reviewedOn": string(req.Day), "entryKey": res.Entry.Key}, res.Entry.At)
+			mu.Lock()
+			changed = append(changed, n)
+			mu.Unlock()
+			return nil
+		})
+		if nerr := j.notify(ctx, rep, changed); nerr != nil && err == nil {
+			err = nerr
+		}
+		return err
+	}
+	var scopes []scope
+	for _, day := range days(req.Day.AddDays(-j.Config.LookbackDays), req.Day) {
+		for _, shard := range j.shardsOf(req) {
+			scopes = append(scopes, scope{name: fmt.Sprintf("review/%s/%02d", day, shard), handle: handle,
+				page: func(ctx context.Context, cursor string) ([]loyalty.IndexHit, string, error) {
+					return idx.ReviewAccounts(ctx, day, shard, cursor, j.Config.PageSize)
+				}})
+		}
+	}
+	return j.run(ctx, rep, req, scopes)
+}
