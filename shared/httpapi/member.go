@@ -35,15 +35,17 @@ func (m *MemberAPI) WithMetrics(w *emf.Writer) *MemberAPI { m.metrics = w; retur
 func NewMemberAPI(svc *loyalty.Service, store MemberStore, log *slog.Logger) *MemberAPI {
 	m := &MemberAPI{svc: svc, store: store}
 	m.rt = &router{routes: MemberRoutes, log: log, handlers: map[string]handlerFunc{
-		"getMe":            m.getMe,
-		"listActivity":     m.listActivity,
-		"listRewards":      m.listRewards,
-		"createRedemption": m.createRedemption,
-		"listRedemptions":  m.listRedemptions,
-		"cancelRedemption": m.cancelRedemption,
-		"getReferral":      m.getReferral,
-		"enrolReferral":    m.enrolReferral,
-		"createFeedback":   m.createFeedback,
+		"getMe":                m.getMe,
+		"listActivity":         m.listActivity,
+		"listRewards":          m.listRewards,
+		"createRedemption":     m.createRedemption,
+		"listRedemptions":      m.listRedemptions,
+		"cancelRedemption":     m.cancelRedemption,
+		"getReferral":          m.getReferral,
+		"enrolReferral":        m.enrolReferral,
+		"createFeedback":       m.createFeedback,
+		"listNotifications":    m.listNotifications,
+		"markNotificationRead": m.markNotificationRead,
 	}}
 	return m
 }

@@ -11,6 +11,8 @@ var MemberRoutes = []Route{
 	{"GET", "/v1/me/referral", AuthJWT, "getReferral"},
 	{"POST", "/v1/me/referral", AuthJWT, "enrolReferral"},
 	{"POST", "/v1/me/feedback", AuthJWT, "createFeedback"},
+	{"GET", "/v1/me/notifications", AuthJWT, "listNotifications"},
+	{"POST", "/v1/me/notifications/{notificationId}/read", AuthJWT, "markNotificationRead"},
 }
 
 // AdminRoutes are ops' routes, behind IAM authorization.
