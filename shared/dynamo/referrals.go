@@ -99,8 +99,8 @@ func (s *Store) CodeOwner(ctx context.Context, code string) (loyalty.MemberID, e
 // ClaimCode implements loyalty.ReferralStore: the code item and the
 // member's copy are written together, the code only if it is free or the
 // member's already.
-func (s *Store) ClaimCode(ctx context.Context, code string, member loyalty.MemberID) (bool, error) {
-	now := time.Now().UTC()
+func (s *Store) ClaimCode(ctx context.Context, code string, member loyalty.MemberID, at time.Time) (bool, error) {
+	now := at.UTC()
 	byCode, err := attributevalue.MarshalMap(codeRecord{PK: codePK(code), SK: skCode, Code: code, Member: string(member), At: now})
 	if err != nil {
 		return false, err
@@ -201,7 +201,9 @@ func (s *Store) EnrolReferral(ctx context.Context, ref loyalty.Referee, acctVers
 	if err != nil {
 		return fmt.Errorf("build referral expression: %w", err)
 	}
-	referredBy, err := refereeItem(memberPK(ref.Member), skReferredBy, ref)
+	permanent := ref
+	permanent.State = "" // the referee's copy only says who referred them; the referrer's says where it stands
+	referredBy, err := refereeItem(memberPK(ref.Member), skReferredBy, permanent)
 	if err != nil {
 		return err
 	}

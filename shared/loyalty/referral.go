@@ -69,9 +69,9 @@ type ReferralStore interface {
 	// CodeOwner returns the member a referral code belongs to; CodeNotFound
 	// if no member holds it.
 	CodeOwner(ctx context.Context, code string) (MemberID, error)
-	// ClaimCode makes code member's, unless another member holds it
-	// (ok false). Claiming one's own code again is a no-op.
-	ClaimCode(ctx context.Context, code string, member MemberID) (ok bool, err error)
+	// ClaimCode makes code member's as of at, unless another member holds
+	// it (ok false). Claiming one's own code again is a no-op.
+	ClaimCode(ctx context.Context, code string, member MemberID, at time.Time) (ok bool, err error)
 	// Referral returns who referred member, kept for good (also after the
 	// payout); ok is false when nobody did.
 	Referral(ctx context.Context, member MemberID) (Referee, bool, error)
@@ -264,7 +264,7 @@ func (s *Service) ReferralCode(ctx context.Context, member MemberID) (string, er
 		case ErrorCode(err) != CodeNotFound:
 			return "", err
 		}
-		ok, err := rs.ClaimCode(ctx, code, member)
+		ok, err := rs.ClaimCode(ctx, code, member, s.Clock.Now())
 		if err != nil {
 			return "", err
 		}
