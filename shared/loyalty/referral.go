@@ -171,7 +171,10 @@ func PlanReferrerBonus(referrer Account, prog *Program, pay ReferralPayout, mont
 		pay.Referee.Reason = fmt.Sprintf("the referrer's cap of %d referral bonuses in %s was reached", pay.Cap, pay.Month)
 		return pay
 	}
-	bonus := prog.Referral.ReferrerBonus
+	var bonus Points
+	if prog.Referral != nil {
+		bonus = prog.Referral.ReferrerBonus
+	}
 	if bonus <= 0 {
 		return pay
 	}
