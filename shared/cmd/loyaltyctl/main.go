@@ -25,6 +25,7 @@ import (
 	"syscall"
 	"time"
 
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/loyalty-functions/loyalty/shared/config"
@@ -180,7 +181,8 @@ func audit(args []string) error {
 	}
 	env := config.Env{TableName: *table, DynamoEndpoint: *endpoint}
 	ctx := context.Background()
-	cfg, err := env.AWS(ctx)
+	// An ops tool: the full default chain (profiles, SSO, roles).
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
 		return err
 	}

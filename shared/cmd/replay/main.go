@@ -28,6 +28,7 @@ import (
 	"os/signal"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/loyalty-functions/loyalty/shared/config"
@@ -55,7 +56,8 @@ func main() {
 	defer stop()
 
 	env := config.Env{TableName: *table, DynamoEndpoint: *dynamoEndpoint}
-	awsCfg, err := env.AWS(ctx)
+	// An ops tool: the full default chain (profiles, SSO, roles).
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
 		fail(err)
 	}
