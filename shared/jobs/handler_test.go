@@ -91,3 +91,16 @@ func TestHandlerRunsTheJob(t *testing.T) {
 		t.Errorf("unknown detail field: got %v, want %s", err, loyalty.CodeInvalid)
 	}
 }
+
+func TestScheduleExpressions(t *testing.T) {
+	want := map[string][2]string{
+		jobs.ExpirePoints:  {"cron(5 0,1,2,3,4,5 * * ? *)", "5 0,1,2,3,4,5 * * *"},
+		jobs.SendReminders: {"cron(0 9 * * ? *)", "0 9 * * *"},
+		jobs.WinBack:       {"cron(0 6 ? * MON *)", "0 6 * * 1"},
+	}
+	for _, s := range jobs.Schedules {
+		if got := [2]string{s.AWS(), s.Cron()}; got != want[s.Job] {
+			t.Errorf("%s: got %v, want %v", s.Job, got, want[s.Job])
+		}
+	}
+}
