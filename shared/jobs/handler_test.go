@@ -97,6 +97,7 @@ func TestScheduleExpressions(t *testing.T) {
 		jobs.ExpirePoints:  {"cron(5 0,1,2,3,4,5 * * ? *)", "5 0,1,2,3,4,5 * * *"},
 		jobs.SendReminders: {"cron(0 9 * * ? *)", "0 9 * * *"},
 		jobs.WinBack:       {"cron(0 6 ? * MON *)", "0 6 * * 1"},
+		jobs.TierReview:    {"cron(0 3 * * ? *)", "0 3 * * *"},
 	}
 	for _, s := range jobs.Schedules {
 		if got := [2]string{s.AWS(), s.Cron()}; got != want[s.Job] {

@@ -22,13 +22,14 @@ type Schedule struct {
 
 func weekday(d time.Weekday) *time.Weekday { return &d }
 
-// Schedules of the three jobs. Expiry runs after midnight, with hourly
+// Schedules of the jobs. Expiry runs after midnight, with hourly
 // resumptions until 05:05; reminders at 09:00, when members read them; win-back
-// on Monday mornings.
+// on Monday mornings; tier reviews at 03:00.
 var Schedules = []Schedule{
 	{Job: ExpirePoints, Minute: 5, Hours: []int{0, 1, 2, 3, 4, 5}},
 	{Job: SendReminders, Minute: 0, Hours: []int{9}},
 	{Job: WinBack, Minute: 0, Hours: []int{6}, Weekday: weekday(time.Monday)},
+	{Job: TierReview, Minute: 0, Hours: []int{3}},
 }
 
 func (s Schedule) hours() string {
