@@ -38,17 +38,18 @@ func (a *AdminAPI) WithMetrics(w *emf.Writer) *AdminAPI { a.metrics = w; return 
 func NewAdminAPI(svc *loyalty.Service, store AdminStore, log *slog.Logger) *AdminAPI {
 	a := &AdminAPI{svc: svc, store: store}
 	a.rt = &router{routes: AdminRoutes, log: log, handlers: map[string]handlerFunc{
-		"recordPurchase":   a.recordPurchase,
-		"adjustPoints":     a.adjustPoints,
-		"getMember":        a.getMember,
-		"exportMember":     a.exportMember,
-		"eraseMember":      a.eraseMember,
-		"adminListRewards": a.listRewards,
-		"putReward":        a.putReward,
-		"auditMember":      a.auditMember,
-		"dryRunPurchase":   a.dryRunPurchase,
-		"listFeedback":     a.listFeedback,
-		"memberFeedback":   a.listMemberFeedback,
+		"recordPurchase":     a.recordPurchase,
+		"recordPartnerEvent": a.recordPartnerEvent,
+		"adjustPoints":       a.adjustPoints,
+		"getMember":          a.getMember,
+		"exportMember":       a.exportMember,
+		"eraseMember":        a.eraseMember,
+		"adminListRewards":   a.listRewards,
+		"putReward":          a.putReward,
+		"auditMember":        a.auditMember,
+		"dryRunPurchase":     a.dryRunPurchase,
+		"listFeedback":       a.listFeedback,
+		"memberFeedback":     a.listMemberFeedback,
 	}}
 	return a
 }

@@ -180,23 +180,32 @@ func (r *request) idempotencyKey() (string, error) {
 	return k, nil
 }
 
-// decode reads a JSON object body strictly: the right content type, at most
-// maxBody bytes, no unknown fields, no trailing data.
-func (r *request) decode(v any) error {
+// body returns a JSON body: the right content type, at most maxBody bytes.
+func (r *request) body() ([]byte, error) {
 	ct := r.header("Content-Type")
 	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-		return loyalty.Errorf(CodeUnsupportedMedia, "the body must be application/json")
+		return nil, loyalty.Errorf(CodeUnsupportedMedia, "the body must be application/json")
 	}
 	body := []byte(r.ev.Body)
 	if r.ev.IsBase64Encoded {
 		b, err := base64.StdEncoding.DecodeString(r.ev.Body)
 		if err != nil {
-			return loyalty.Errorf(CodeMalformedJSON, "the body is not valid base64")
+			return nil, loyalty.Errorf(CodeMalformedJSON, "the body is not valid base64")
 		}
 		body = b
 	}
 	if len(body) > maxBody {
-		return loyalty.Errorf(CodePayloadTooLarge, "the body is larger than %d bytes", maxBody)
+		return nil, loyalty.Errorf(CodePayloadTooLarge, "the body is larger than %d bytes", maxBody)
+	}
+	return body, nil
+}
+
+// decode reads a JSON object body strictly: the right content type, at most
+// maxBody bytes, no unknown fields, no trailing data.
+func (r *request) decode(v any) error {
+	body, err := r.body()
+	if err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

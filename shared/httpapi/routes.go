@@ -18,6 +18,7 @@ var MemberRoutes = []Route{
 // AdminRoutes are ops' routes, behind IAM authorization.
 var AdminRoutes = []Route{
 	{"POST", "/admin/purchases", AuthIAM, "recordPurchase"},
+	{"POST", "/admin/partner-events", AuthIAM, "recordPartnerEvent"},
 	{"POST", "/admin/members/{memberId}/adjustments", AuthIAM, "adjustPoints"},
 	{"GET", "/admin/members/{memberId}", AuthIAM, "getMember"},
 	{"GET", "/admin/members/{memberId}/export", AuthIAM, "exportMember"},

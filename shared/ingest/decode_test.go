@@ -9,7 +9,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/loyalty-functions/loyalty/shared/ingest"
+	"github.com/loyalty-functions/loyalty/events/partner"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
 )
 
@@ -51,7 +51,7 @@ var decidedLater = map[loyalty.RejectReason]bool{
 func TestDecodeValidSamples(t *testing.T) {
 	for name, body := range validSamples(t) {
 		t.Run(name, func(t *testing.T) {
-			ev, err := ingest.Decode(body)
+			ev, err := partner.Decode(body)
 			if err != nil {
 				t.Fatalf("got %v, want no error", err)
 			}
@@ -94,8 +94,8 @@ func TestDecodeValidSamples(t *testing.T) {
 func TestDecodeInvalidSamples(t *testing.T) {
 	for name, want := range invalidSamples(t) {
 		t.Run(name, func(t *testing.T) {
-			ev, err := ingest.Decode(readFile(t, filepath.Join(partnerDir, "samples", "invalid", name)))
-			var de *ingest.DecodeError
+			ev, err := partner.Decode(readFile(t, filepath.Join(partnerDir, "samples", "invalid", name)))
+			var de *partner.DecodeError
 			switch {
 			case errors.As(err, &de):
 				if de.Reason != want.Reason {
@@ -114,7 +114,7 @@ func TestDecodeInvalidSamples(t *testing.T) {
 }
 
 func TestDecodeKeepsTheIdentityOfRefusedEvents(t *testing.T) {
-	ev, err := ingest.Decode(readFile(t, filepath.Join(partnerDir, "samples", "invalid", "purchase-negative-amount.json")))
+	ev, err := partner.Decode(readFile(t, filepath.Join(partnerDir, "samples", "invalid", "purchase-negative-amount.json")))
 	if err == nil {
 		t.Fatal("got no error, want a schema violation")
 	}
@@ -159,9 +159,9 @@ func FuzzDecodeMessage(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		ev, err := ingest.Decode(body)
+		ev, err := partner.Decode(body)
 		if err != nil {
-			var de *ingest.DecodeError
+			var de *partner.DecodeError
 			if !errors.As(err, &de) {
 				t.Fatalf("got %T %v, want a *DecodeError", err, err)
 			}
@@ -182,7 +182,7 @@ func FuzzDecodeMessage(f *testing.F) {
 		if r := ev.Refund; r != nil && (r.Key == "" || r.OriginalKey == "" || (r.Amount == nil) == (len(r.Lines) == 0)) {
 			t.Fatalf("got refund %+v, want keys and exactly one of amount and lines", r)
 		}
-		again, err := ingest.Decode(body)
+		again, err := partner.Decode(body)
 		if err != nil || again.Type != ev.Type || again.EventID != ev.EventID {
 			t.Fatalf("second decode: got %+v, %v; want the same event", again, err)
 		}
@@ -195,7 +195,7 @@ func BenchmarkDecode(b *testing.B) {
 	body := readFile(b, filepath.Join(partnerDir, "samples", "purchase.completed", "coffee-with-lines.json"))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := ingest.Decode(body); err != nil {
+		if _, err := partner.Decode(body); err != nil {
 			b.Fatal(err)
 		}
 	}

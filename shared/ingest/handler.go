@@ -155,11 +155,11 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 func (h *Handler) handleMessage(ctx context.Context, log *slog.Logger, msg *events.SQSMessage) result {
 	receives := receiveCount(msg)
 	log = log.With("messageId", msg.MessageId, "receiveCount", receives)
-	ev, err := Decode([]byte(msg.Body))
+	ev, err := partner.Decode([]byte(msg.Body))
 	if ev.PartnerID != "" {
 		log = log.With("partnerId", ev.PartnerID, "eventId", ev.EventID, "type", ev.Type)
 	}
-	var de *DecodeError
+	var de *partner.DecodeError
 	switch {
 	case errors.As(err, &de):
 		return h.reject(ctx, log, msg, ev, de.Reason, de.Message)
@@ -219,7 +219,7 @@ func (h *Handler) handleMessage(ctx context.Context, log *slog.Logger, msg *even
 
 // reject records the message as refused for good; if that fails, the
 // message is retried so that it is never dropped without a record.
-func (h *Handler) reject(ctx context.Context, log *slog.Logger, msg *events.SQSMessage, ev Event, reason loyalty.RejectReason, why string) result {
+func (h *Handler) reject(ctx context.Context, log *slog.Logger, msg *events.SQSMessage, ev partner.Event, reason loyalty.RejectReason, why string) result {
 	now := h.cfg.Service.Clock.Now().UTC()
 	r := loyalty.Rejection{MessageID: msg.MessageId, Source: msg.EventSourceARN, Body: msg.Body, Reason: reason, Message: why,
 		PartnerID: ev.PartnerID, EventType: ev.Type, EventID: ev.EventID, MemberID: ev.MemberID,

@@ -25,8 +25,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/loyalty-functions/loyalty/events/partner"
 	"github.com/loyalty-functions/loyalty/shared/config"
-	"github.com/loyalty-functions/loyalty/shared/ingest"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
 )
 
@@ -120,7 +120,7 @@ func readPurchases(path string) ([]loyalty.Purchase, int, error) {
 		if line == "" {
 			continue
 		}
-		ev, err := ingest.Decode([]byte(line))
+		ev, err := partner.Decode([]byte(line))
 		if err != nil {
 			return nil, 0, fmt.Errorf("%s:%d: %w", path, n, err)
 		}

@@ -1,4 +1,4 @@
-package ingest
+package partner
 
 import (
 	"encoding/json"
@@ -7,11 +7,12 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/loyalty-functions/loyalty/events/partner"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
 )
 
-// Event is a decoded partner message: exactly one of Purchase and Refund.
+// Event is a decoded partner message, mapped to the domain: exactly one of
+// Purchase and Refund. Decode is shared by the queue (shared/ingest) and the
+// admin API, so a purchase or refund means the same through either door.
 type Event struct {
 	Type      string
 	PartnerID string
@@ -35,15 +36,15 @@ func (e *DecodeError) Error() string { return string(e.Reason) + ": " + e.Messag
 // identity (type, partner, event, member) could be read, for the rejection
 // record, and the error is a *DecodeError.
 func Decode(body []byte) (Event, error) {
-	doc, err := partner.DecodeJSON(body)
+	doc, err := DecodeJSON(body)
 	if err != nil {
 		return Event{}, &DecodeError{Reason: loyalty.RejectMalformedJSON, Message: "the body is not one JSON value: " + err.Error()}
 	}
 	ev := identity(doc)
-	if err := partner.Validate(doc); err != nil {
+	if err := Validate(doc); err != nil {
 		var (
-			ve *partner.ViolationError
-			ue *partner.UnsupportedError
+			ve *ViolationError
+			ue *UnsupportedError
 		)
 		switch {
 		case errors.As(err, &ue):
@@ -63,7 +64,7 @@ func Decode(body []byte) (Event, error) {
 	}
 	partnerID, eventID := ev.PartnerID, ev.EventID
 	switch ev.Type {
-	case partner.TypePurchaseCompleted:
+	case TypePurchaseCompleted:
 		p := &loyalty.Purchase{Key: loyalty.PurchaseKey(partnerID, eventID), MemberID: ev.MemberID, Ref: partnerID + ":" + eventID,
 			Spend: loyalty.Money{Minor: num(obj, "amountMinor"), Currency: str(obj, "currency")}, OccurredAt: at, Actor: "partner:" + partnerID}
 		if lines, _ := obj["lines"].([]any); len(lines) > 0 {
@@ -79,7 +80,7 @@ func Decode(body []byte) (Event, error) {
 			}
 		}
 		ev.Purchase = p
-	case partner.TypePurchaseRefunded:
+	case TypePurchaseRefunded:
 		r := &loyalty.Refund{Key: loyalty.RefundKey(partnerID, eventID), MemberID: ev.MemberID,
 			OriginalKey: loyalty.PurchaseKey(partnerID, str(obj, "originalEventId")), Ref: partnerID + ":" + eventID,
 			OccurredAt: at, Actor: "partner:" + partnerID}

@@ -1,0 +1,68 @@
+package httpapi_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/loyalty-functions/loyalty/shared/loyalty"
+)
+
+// The admin API takes the partner queue's messages with the same contract
+// and keys: a purchase and a partial refund by lines, each counted once.
+func TestPartnerEventsServerToServer(t *testing.T) {
+	a := newAPIs(t)
+	purchase, err := os.ReadFile(filepath.Join("..", "..", "events", "partner", "samples", "purchase.completed", "coffee-with-lines.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	refund := sample(t, "admin/record-partner-event.json") // refunds line 3 (10.00 of 24.50)
+	send := func(body string) (int, map[string]any) {
+		ev := sample(t, "admin/record-partner-event.json")
+		ev.Body = body
+		return a.call(t, ev)
+	}
+	// The refund first: its purchase is not there yet.
+	if status, body := a.call(t, refund); status != 404 || body["code"] != "not_found" {
+		t.Errorf("refund before its purchase: got %d %v, want 404 not_found", status, body)
+	}
+	for i := range 2 {
+		status, body := send(string(purchase))
+		if status != 200 || body["entry"].(map[string]any)["points"] != 24.0 || body["replayed"] != (i == 1) {
+			t.Fatalf("purchase delivery %d: got %d %v, want 24 points, replayed=%v", i, status, body, i == 1)
+		}
+	}
+	for i := range 2 {
+		status, body := a.call(t, refund)
+		if status != 200 || body["entry"].(map[string]any)["points"] != -10.0 || body["replayed"] != (i == 1) {
+			t.Fatalf("refund delivery %d: got %d %v, want -10 points (24 x 1000/2450, half up), replayed=%v", i, status, body, i == 1)
+		}
+	}
+	if bal := a.balance(t, "member-0001"); bal != 14 {
+		t.Errorf("balance: got %d, want 14", bal)
+	}
+	for name, c := range map[string]struct {
+		body, code string
+		status     int
+	}{
+		"unknown partner":   {strings.Replace(string(purchase), `"demo-coffee-berlin"`, `"stranger"`, 1), "invalid_request", 400},
+		"schema violation":  {strings.Replace(string(purchase), `"amountMinor": 2450`, `"amountMinor": -1`, 1), "invalid_request", 400},
+		"not JSON":          {`{"type":`, "invalid_request", 400},
+		"unsupported type":  {strings.Replace(string(purchase), `"purchase.completed"`, `"purchase.voided"`, 1), "invalid_request", 400},
+		"same id, new body": {strings.Replace(string(purchase), `"amountMinor": 2450`, `"amountMinor": 2451`, 1), "idempotency_key_reused", 409},
+	} {
+		if status, body := send(c.body); status != c.status || body["code"] != c.code {
+			t.Errorf("%s: got %d %v, want %d %s", name, status, body, c.status, c.code)
+		}
+	}
+}
+
+func (a apis) balance(tb testing.TB, member string) int64 {
+	tb.Helper()
+	acct, err := a.store.Account(tb.Context(), loyalty.MemberID(member))
+	if err != nil {
+		tb.Fatalf("account %s: %v", member, err)
+	}
+	return int64(acct.Balance)
+}
