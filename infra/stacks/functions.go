@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/loyalty-functions/loyalty/shared/dynamo"
+	"github.com/loyalty-functions/loyalty/shared/jobs"
 )
 
 // Kind is how a function is invoked; it decides its wiring.
@@ -33,11 +36,22 @@ func (k Kind) String() string {
 	return fmt.Sprintf("Kind(%d)", int(k))
 }
 
-// Cron is when a job runs, in the program's timezone (context "timezone"),
-// so 02:00 stays 02:00 local across daylight saving.
+// Cron is when a job runs, in the program's timezone, so 00:05 stays 00:05
+// local across daylight saving. It comes from jobs.Schedules, the one table
+// the local scheduler also runs.
 type Cron struct {
-	Hour, Minute int
-	WeekDay      string // MON..SUN; empty means every day
+	Minute  int
+	Hours   []int
+	WeekDay string // MON..SUN; empty means every day
+}
+
+// HourList is the hour field of the cron expression, "0,1,2".
+func (c Cron) HourList() string {
+	parts := make([]string, len(c.Hours))
+	for i, h := range c.Hours {
+		parts[i] = strconv.Itoa(h)
+	}
+	return strings.Join(parts, ",")
 }
 
 func (c Cron) String() string {
@@ -45,7 +59,21 @@ func (c Cron) String() string {
 	if c.WeekDay != "" {
 		when = "weekly on " + c.WeekDay
 	}
-	return fmt.Sprintf("%s at %02d:%02d", when, c.Hour, c.Minute)
+	return fmt.Sprintf("%s at minute %d of hours %s", when, c.Minute, c.HourList())
+}
+
+// cronOf is the schedule of a job in jobs.Schedules.
+func cronOf(job string) *Cron {
+	for _, s := range jobs.Schedules {
+		if s.Job == job {
+			c := &Cron{Minute: s.Minute, Hours: s.Hours}
+			if s.Weekday != nil {
+				c.WeekDay = strings.ToUpper(s.Weekday.String()[:3])
+			}
+			return c
+		}
+	}
+	panic("infra: no schedule for job " + job + " in jobs.Schedules")
 }
 
 // Function is one Lambda: what it is called, how it is invoked and what it
@@ -110,13 +138,13 @@ var Functions = []Function{
 	{Name: "admin-api", Kind: KindAdminAPI, MemoryMB: 256, Timeout: APITimeout, TableActions: adminAPIActions},
 	{Name: "ingest", Kind: KindQueue, MemoryMB: 256, Timeout: IngestTimeout, TableActions: ingestActions},
 	{Name: "expire-points", Kind: KindJob, MemoryMB: 512, Timeout: JobTimeout, TableActions: jobActions,
-		QueryIndexes: []string{dynamo.IndexDue}, Schedule: &Cron{Hour: 2, Minute: 0}},
+		QueryIndexes: []string{dynamo.IndexDue}, Schedule: cronOf(jobs.ExpirePoints)},
 	{Name: "send-reminders", Kind: KindJob, MemoryMB: 512, Timeout: JobTimeout, TableActions: jobActions,
-		QueryIndexes: []string{dynamo.IndexDue}, Schedule: &Cron{Hour: 9, Minute: 0}},
+		QueryIndexes: []string{dynamo.IndexDue}, Schedule: cronOf(jobs.SendReminders)},
 	{Name: "tier-review", Kind: KindJob, MemoryMB: 512, Timeout: JobTimeout, TableActions: jobActions,
-		QueryIndexes: []string{dynamo.IndexReview}, Schedule: &Cron{Hour: 3, Minute: 0}},
+		QueryIndexes: []string{dynamo.IndexReview}, Schedule: cronOf(jobs.TierReview)},
 	{Name: "win-back", Kind: KindJob, MemoryMB: 512, Timeout: JobTimeout, TableActions: jobActions,
-		QueryIndexes: []string{dynamo.IndexDue}, Schedule: &Cron{Hour: 10, Minute: 0, WeekDay: "MON"}},
+		QueryIndexes: []string{dynamo.IndexDue}, Schedule: cronOf(jobs.WinBack)},
 }
 
 // FunctionsOfKind returns the functions of one kind, in table order.

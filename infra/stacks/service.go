@@ -236,7 +236,7 @@ func newJobSchedule(stack awscdk.Stack, f Function, fn awslambda.Function, cfg C
 	c := f.Schedule
 	cron := &awsscheduler.CronOptionsWithTimezone{
 		Minute:   jsii.String(strconv.Itoa(c.Minute)),
-		Hour:     jsii.String(strconv.Itoa(c.Hour)),
+		Hour:     jsii.String(c.HourList()),
 		TimeZone: awscdk.TimeZone_Of(jsii.String(cfg.Timezone)),
 	}
 	if c.WeekDay != "" {

@@ -393,9 +393,9 @@ func TestOneScheduleWithDLQAndRetryPerJob(t *testing.T) {
 		// Intent: a job run that cannot start is retried, then parked and
 		// alarmed on, never silently skipped; "02:00" means 02:00 where the
 		// program's members live, across daylight saving.
-		wantExpr := fmt.Sprintf("cron(%d %d * * ? *)", job.Schedule.Minute, job.Schedule.Hour)
+		wantExpr := fmt.Sprintf("cron(%d %s * * ? *)", job.Schedule.Minute, job.Schedule.HourList())
 		if job.Schedule.WeekDay != "" {
-			wantExpr = fmt.Sprintf("cron(%d %d ? * %s *)", job.Schedule.Minute, job.Schedule.Hour, job.Schedule.WeekDay)
+			wantExpr = fmt.Sprintf("cron(%d %s ? * %s *)", job.Schedule.Minute, job.Schedule.HourList(), job.Schedule.WeekDay)
 		}
 		if got := p["ScheduleExpression"]; got != wantExpr {
 			t.Errorf("%s expression: got %v, want %s", job.Name, got, wantExpr)
