@@ -8,7 +8,6 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
 	"github.com/loyalty-functions/loyalty/shared/config"
 	"github.com/loyalty-functions/loyalty/shared/dynamo"
@@ -45,7 +44,7 @@ func main() {
 		fail("AWS configuration", err)
 	}
 	store := dynamo.New(env.DynamoDB(awsCfg), env.TableName)
-	bus := eventbus.New(eventbridge.NewFromConfig(awsCfg), env.EventBus)
+	bus := eventbus.New(eventbus.NewClient(awsCfg, os.Getenv), env.EventBus)
 	j := jobs.New(store, program, loyalty.SystemClock{}, bus, cfg, log)
 	lambda.Start(j.Handler(jobs.SendReminders))
 }

@@ -140,7 +140,8 @@ func transient(err error) bool {
 	}
 	var re interface{ HTTPStatusCode() int }
 	if errors.As(err, &re) {
-		return re.HTTPStatusCode() >= 500 || re.HTTPStatusCode() == 429
+		code := re.HTTPStatusCode()
+		return code == 0 || code >= 500 || code == 429 // 0: no answer at all
 	}
 	return true // no answer at all (connection refused, reset): try again
 }
@@ -160,4 +161,20 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// EndpointEnv names the endpoint override the SDK reads when it loads its
+// configuration itself. The functions build their aws.Config by hand (to
+// keep the binaries small), so NewClient honours it here; the local stack
+// sets it to its local EventBridge.
+const EndpointEnv = "AWS_ENDPOINT_URL_EVENTBRIDGE"
+
+// NewClient builds the EventBridge client, pointed at the endpoint in
+// AWS_ENDPOINT_URL_EVENTBRIDGE when getenv has one.
+func NewClient(cfg aws.Config, getenv func(string) string) *eventbridge.Client {
+	return eventbridge.NewFromConfig(cfg, func(o *eventbridge.Options) {
+		if ep := getenv(EndpointEnv); ep != "" {
+			o.BaseEndpoint = aws.String(ep)
+		}
+	})
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/loyalty-functions/loyalty/shared/jobs"
@@ -19,11 +20,13 @@ import (
 type Server struct {
 	URL   string // http://127.0.0.1:PORT
 	sink  *Sink
-	sched *Scheduler
+	sched atomic.Pointer[Scheduler]
 	srv   *http.Server
 }
 
-// Serve listens on addr (a loopback address; port 0 picks one).
+// Serve listens on addr (a loopback address; port 0 picks one). sched may
+// be nil and attached later (Attach): the functions need the server's URL
+// before the scheduler can invoke them.
 func Serve(addr string, sink *Sink, sched *Scheduler) (*Server, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil || host != "127.0.0.1" {
@@ -33,7 +36,8 @@ func Serve(addr string, sink *Sink, sched *Scheduler) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("localsched: %w", err)
 	}
-	s := &Server{URL: "http://" + ln.Addr().String(), sink: sink, sched: sched}
+	s := &Server{URL: "http://" + ln.Addr().String(), sink: sink}
+	s.sched.Store(sched)
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /{$}", s.putEvents)
 	mux.HandleFunc("POST /jobs/{name}", s.runJob)
@@ -42,6 +46,9 @@ func Serve(addr string, sink *Sink, sched *Scheduler) (*Server, error) {
 	go s.srv.Serve(ln)
 	return s, nil
 }
+
+// Attach sets the scheduler the control API runs jobs with.
+func (s *Server) Attach(sched *Scheduler) { s.sched.Store(sched) }
 
 // Close stops the server.
 func (s *Server) Close(ctx context.Context) error { return s.srv.Shutdown(ctx) }
@@ -132,7 +139,12 @@ func (s *Server) runJob(w http.ResponseWriter, r *http.Request) {
 		}
 		detail.Day = d
 	}
-	out, err := s.sched.Run(r.Context(), name, time.Now(), detail)
+	sched := s.sched.Load()
+	if sched == nil {
+		writeJSON(w, http.StatusServiceUnavailable, ct, map[string]string{"error": "the job functions are not started yet"})
+		return
+	}
+	out, err := sched.Run(r.Context(), name, time.Now(), detail)
 	switch {
 	case errors.Is(err, ErrUnknownJob):
 		writeJSON(w, http.StatusNotFound, ct, map[string]string{"error": err.Error()})

@@ -57,6 +57,14 @@ func NewSink(path, bus string, logf func(format string, args ...any)) (*Sink, er
 	return &Sink{path: path, bus: bus, logf: logf}, nil
 }
 
+// Reset empties the file: a fresh local stack starts with no events, as its
+// in-memory table starts empty.
+func (s *Sink) Reset() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return os.WriteFile(s.path, nil, 0o644)
+}
+
 // Path is the JSON Lines file.
 func (s *Sink) Path() string { return s.path }
 

@@ -51,6 +51,8 @@ type Options struct {
 	Seed     bool   // load the demo catalog and member
 	// Logs receives the functions' JSON logs; default os.Stderr.
 	Logs io.Writer
+	// Jobs: the scheduled jobs and the local event bus (jobs.go).
+	Jobs JobOptions
 	Logf func(format string, args ...any)
 }
 
@@ -66,6 +68,7 @@ type Stack struct {
 	// queue partners drop purchase events on.
 	SQSEndpoint, QueueURL, DLQURL string
 	funcs                         map[string]*runtimeapi.Function
+	jobs                          *localJobs // scheduled jobs, local event bus (jobs.go)
 	Program                       *loyalty.Program
 	repoRoot                      string
 }
@@ -162,6 +165,9 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		}
 		st.funcs[name] = f
 	}
+	if err := st.startJobs(ctx, root, binDir, env, opts); err != nil {
+		return st, err
+	}
 
 	if st.queue, err = startPartnerQueue(ctx, st.funcs["ingest"], opts.Logf); err != nil {
 		return st, err
@@ -200,7 +206,7 @@ func (st *Stack) Token(member string, ttl time.Duration) (string, error) {
 
 // Stop tears the stack down: gateway, functions, DynamoDB Local.
 func (st *Stack) Stop(ctx context.Context) error {
-	var errs []error
+	errs := []error{st.stopJobs(ctx)}
 	if st.gateway != nil {
 		errs = append(errs, st.gateway.Stop(ctx))
 	}
