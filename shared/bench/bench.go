@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"runtime"
 	"strings"
@@ -29,7 +30,7 @@ type Options struct {
 
 // FullOptions is `make bench`: about a quarter of an hour on two cores.
 func FullOptions() Options {
-	return Options{Rounds: 6, Segment: 3 * time.Second, Levels: []int{1, 8, 32}, Members: 1000, InitRuns: 20, CPUReps: 5,
+	return Options{Rounds: 10, Segment: 1500 * time.Millisecond, Levels: []int{1, 8, 32}, Members: 1000, InitRuns: 20, CPUReps: 5,
 		ExpirySizes: []int{1_000, 10_000, 100_000}, ExpiryDue: 500}
 }
 
@@ -49,6 +50,8 @@ type Report struct {
 	GoVersion  string
 	Commit     string
 	Dirty      []string // paths with uncommitted changes when the run started
+	LoadBefore string   // /proc/loadavg when the run started and ended: how busy the machine was
+	LoadAfter  string
 
 	Accrual    []RatioRow
 	Redemption []RatioRow
@@ -82,6 +85,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	rep := &Report{Options: opts, Started: time.Now().UTC(), NumCPU: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0),
 		GoVersion: runtime.Version(), Prices: ListPrices, Memory: mem}
 	rep.Commit, rep.Dirty = gitState(root)
+	rep.LoadBefore = loadAverage()
 
 	dl := opts.DynamoLogf
 	if dl == nil {
@@ -122,6 +126,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		return nil, fmt.Errorf("expiry: %w", err)
 	}
 	rep.Took = time.Since(rep.Started)
+	rep.LoadAfter = loadAverage()
 	return rep, nil
 }
 
@@ -169,4 +174,17 @@ func gitState(root string) (string, []string) {
 		}
 	}
 	return commit, dirty
+}
+
+// loadAverage is the 1, 5 and 15 minute load averages, or "n/a".
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "n/a"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "n/a"
+	}
+	return strings.Join(f[:3], " ")
 }

@@ -120,15 +120,21 @@ func (l *lab) capacity(ctx context.Context) ([]CapacityRow, error) {
 		{"refund (whole purchase)", ingestWhat, 0, func(i int) func(context.Context) error {
 			return ingest(w, refundBody(benchPartner, "rf-a3", member(i), "a3", now, 450))
 		}},
-		{"expiry (one due lot)", "Service.ExpireDue", 0, func(i int) func(context.Context) error {
-			return func(ctx context.Context) error {
-				_, ok, err := w.svc.ExpireDue(ctx, loyalty.MemberID("old"+member(i)), l.program.Today(now))
-				if err == nil && !ok {
-					err = fmt.Errorf("nothing was due")
+		{"expiry (one due lot)", "Service.ExpireDueFrom with the due index's copy of the lots and the member's notification, as jobs.ExpirePoints calls it", 0,
+			func(i int) func(context.Context) error {
+				id := loyalty.MemberID("old" + member(i))
+				acct, err := w.store.Account(ctx, id) // the lots the due index carries a copy of
+				return func(ctx context.Context) error {
+					if err != nil {
+						return err
+					}
+					_, ok, read, err := w.svc.ExpireDueFrom(ctx, id, acct.Lots, l.program.Today(now), expiredNote(l.program, l.program.Today(now)))
+					if err == nil && (!ok || read) {
+						err = fmt.Errorf("expired %v, read the account %v; want expired without a read", ok, read)
+					}
+					return err
 				}
-				return err
-			}
-		}},
+			}},
 	}
 	// Members with a lot that expired before today, for the expiry row.
 	for i := range capacityMembers {
@@ -141,8 +147,9 @@ func (l *lab) capacity(ctx context.Context) ([]CapacityRow, error) {
 	for _, o := range ops {
 		var sum Counts
 		for i := range capacityMembers {
+			op := o.run(i)
 			before := w.meter.Counts()
-			if err := o.run(i)(ctx); err != nil {
+			if err := op(ctx); err != nil {
 				return nil, fmt.Errorf("%s: %w", o.name, err)
 			}
 			sum = add(sum, w.meter.Counts().Sub(before))
@@ -165,4 +172,19 @@ func scale(c Counts, n int) Counts {
 		WriteUnits:     c.WriteUnits / float64(n),
 		IndexReadUnits: c.IndexReadUnits / float64(n), IndexWriteUnits: c.IndexWriteUnits / float64(n), TransactCancelled: d(c.TransactCancelled), CancelledOnEntry: d(c.CancelledOnEntry),
 		CancelledOnOther: d(c.CancelledOnOther), TransactItems: d(c.TransactItems)}
+}
+
+// expiredNote is the notification the expiry job stores with each expiry,
+// made as jobs.ExpirePoints makes it, so that the capacity of an expiry
+// includes it.
+func expiredNote(prog *loyalty.Program, day loyalty.Date) func(loyalty.Entry) loyalty.Notification {
+	return func(e loyalty.Entry) loyalty.Notification {
+		lots := make([]map[string]any, 0, len(e.Lots))
+		for _, l := range e.Lots {
+			lots = append(lots, map[string]any{"expires": string(l.Expires), "points": int64(-l.Points)})
+		}
+		pts := int64(-e.Delta)
+		return loyalty.NewNotification(prog, e.MemberID, loyalty.NotePointsExpired, string(day), fmt.Sprintf("%d points expired", pts),
+			map[string]any{"points": pts, "expiredBefore": string(day), "lots": lots, "entryKey": e.Key}, e.At)
+	}
 }

@@ -40,9 +40,9 @@ type Expiry struct {
 }
 
 // expiryJobWhat says what was measured.
-const expiryJobWhat = "`jobs.ExpirePoints` of package shared/jobs (functions/expire-points, its wiring, is not committed yet), " +
-	"on the store as the function would wire it: all 16 shards, the job's defaults (7 days of lookback, pages of 100, " +
-	"8 members at a time), its events to a publisher that drops them"
+const expiryJobWhat = "`jobs.ExpirePoints` (shared/jobs), wired as functions/expire-points wires it: the store, " +
+	"`jobs.ConfigFromEnvironment` with no JOB_* variables set (the function's defaults) and all the due index's shards; " +
+	"its events go to a publisher that drops them"
 
 // expiry runs figure 7: for each size a fresh table of that many members
 // (seeded with BatchWriteItem from the items the store wrote for two real
@@ -107,8 +107,12 @@ func (l *lab) expiry(ctx context.Context, sizes []int, due int) (Expiry, error) 
 		l.logf("expiry: %d members seeded (%d items in %s)", size, len(items), row.Seed.Round(time.Millisecond))
 
 		m := NewMeter(l.ddb)
-		j := jobs.New(dynamo.New(m, table), l.program, newSettableClock(dayNoon(day, l.program)), dropEvents{},
-			jobs.Config{Shards: dynamo.DueShards}, discardLogger())
+		cfg, err := jobs.ConfigFromEnvironment(func(string) string { return "" }) // the function's defaults
+		if err != nil {
+			return res, err
+		}
+		cfg.Shards = dynamo.DueShards
+		j := jobs.New(dynamo.New(m, table), l.program, newSettableClock(dayNoon(day, l.program)), dropEvents{}, cfg, discardLogger())
 		jobStart := time.Now()
 		rep, err := j.ExpirePoints(ctx, jobs.Request{Day: day})
 		if err != nil {

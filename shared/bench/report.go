@@ -42,7 +42,8 @@ func (r *Report) Markdown() string {
 	p("| | |\n|---|---|\n")
 	p("| date | %s |\n", r.Started.Format("2006-01-02 15:04 MST"))
 	p("| commit | `%s`%s |\n", r.Commit, dirtyNote(r.Dirty))
-	p("| machine | `runtime.NumCPU()` = %d, GOMAXPROCS %d, %s |\n", r.NumCPU, r.GOMAXPROCS, r.GoVersion)
+	p("| machine | `runtime.NumCPU()` = %d, GOMAXPROCS %d, %s; load average (1, 5, 15 min) %s at the start, %s at the end |\n",
+		r.NumCPU, r.GOMAXPROCS, r.GoVersion, r.LoadBefore, r.LoadAfter)
 	p("| run | %s, %s |\n", mode, r.Took.Round(time.Second))
 	p("| DynamoDB | DynamoDB Local (in memory) on the same machine, one instance for every figure |\n\n")
 	p("Every comparison runs both sides in the same run on the same DynamoDB Local, %d rounds of %s per side, "+
@@ -73,12 +74,16 @@ func (r *Report) summary(b *strings.Builder) {
 	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 	p("## Summary\n\n| target | figure | result |\n|---|---|---|\n")
 	for _, row := range r.Accrual {
-		p("| accrual throughput >= %.1f x bare transaction | %s, %d callers | %.2f: %s |\n", targetRatio, row.Kind, row.Concurrency,
+		p("| accrual throughput >= %.1f x bare transaction | %s, %s | %.2f: %s |\n", targetRatio, row.Kind, callers(row.Concurrency),
 			row.Ratio.Median(), met(row.Ratio.Median() >= targetRatio))
 	}
 	for _, row := range r.Capacity {
 		if row.WriteTarget > 0 {
-			p("| <= %.0f WRU | %s | %.2f: %s |\n", row.WriteTarget, row.Op, row.Counts.WriteUnits, met(row.Counts.WriteUnits <= row.WriteTarget))
+			note := ""
+			if row.Counts.TransactCancelled > 0 && row.Counts.WriteUnits == 0 {
+				note = " as reported (a cancelled transaction reports no units; see 3)"
+			}
+			p("| <= %.0f WRU | %s | %.2f: %s%s |\n", row.WriteTarget, row.Op, row.Counts.WriteUnits, met(row.Counts.WriteUnits <= row.WriteTarget), note)
 		}
 	}
 	for _, row := range r.Cost {
@@ -111,6 +116,13 @@ func (r *Report) summary(b *strings.Builder) {
 			row.Members, row.Due, row.ItemsPerLot(), row.Counts.Scan, met(row.ItemsPerLot() <= targetItemsPerLot && row.Counts.Scan == 0))
 	}
 	p("\n")
+}
+
+func callers(n int) string {
+	if n == 1 {
+		return "1 caller"
+	}
+	return fmt.Sprintf("%d callers", n)
 }
 
 func mib(n int64) float64 { return float64(n) / (1 << 20) }
