@@ -14,8 +14,8 @@ import (
 	"github.com/loyalty-functions/loyalty/shared/runtimeapi"
 )
 
-// The scheduled jobs of the local stack: the real expire-points,
-// send-reminders and win-back binaries, a local EventBridge that keeps what
+// The scheduled jobs of the local stack: the real binaries of every job in
+// jobs.Schedules (expire-points, send-reminders, win-back, ...), a local EventBridge that keeps what
 // they publish in .cache/local-events.jsonl (and logs it), and the local
 // scheduler with its control API.
 const (
@@ -72,7 +72,8 @@ func (st *Stack) startJobs(ctx context.Context, root, binDir string, env map[str
 		jobEnv[k] = v
 	}
 	invokers := map[string]localsched.Invoker{}
-	for _, name := range []string{jobs.ExpirePoints, jobs.SendReminders, jobs.WinBack} {
+	for _, sc := range jobs.Schedules { // every scheduled job has a function of its name
+		name := sc.Job
 		bin, err := BuildFunction(ctx, root, binDir, name)
 		if err != nil {
 			return err

@@ -1,6 +1,8 @@
 // Command loyaltyctl is the developer and ops tool of the local stack:
 //
 //	loyaltyctl run [-addr 127.0.0.1:3000]      run the local stack until Ctrl-C
+//	    [-schedules=true] [-fast-forward 1m]    the jobs on their schedules; one simulated day per minute
+//	loyaltyctl job NAME [-date YYYY-MM-DD]     run expire-points, send-reminders or win-back now (job.go)
 //	loyaltyctl token [-member ID] [-ttl 1h]    print a development JWT for a member
 //	loyaltyctl admin METHOD PATH [BODY]        call an admin route, SigV4-signed with the local admin key
 //	loyaltyctl audit -table NAME [-endpoint URL] check every member: balance = ledger = lots (Scans: ops only)
@@ -48,6 +50,8 @@ func main() {
 		err = admin(os.Args[2:])
 	case "audit":
 		err = audit(os.Args[2:])
+	case "job":
+		err = job(os.Args[2:])
 	case "validate":
 		err = validate(os.Args[2:])
 	default:
@@ -60,19 +64,20 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: loyaltyctl run [-addr 127.0.0.1:3000] | token [-member ID] [-ttl 1h] | admin METHOD PATH [BODY] | audit -table NAME [-endpoint URL]")
+	fmt.Fprintln(os.Stderr, "usage: loyaltyctl run [-addr 127.0.0.1:3000] [-schedules] [-fast-forward 1m] | job NAME [-date YYYY-MM-DD] | token [-member ID] [-ttl 1h] | admin METHOD PATH [BODY] | audit -table NAME [-endpoint URL]")
 	os.Exit(2)
 }
 
 func run(args []string) error {
 	fs := flag.NewFlagSet("run", flag.ExitOnError)
 	addr := fs.String("addr", localgateway.DefaultAddr, "address of the local HTTP API (loopback only)")
+	jobOpts := jobFlags(fs)
 	fs.Parse(args)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	logf := func(format string, a ...any) { log.Info(fmt.Sprintf(format, a...)) }
-	st, err := localstack.Start(ctx, localstack.Options{Addr: *addr, Seed: true, Logf: logf})
+	st, err := localstack.Start(ctx, localstack.Options{Addr: *addr, Seed: true, Logf: logf, Jobs: *jobOpts})
 	if err != nil {
 		return err
 	}
@@ -96,12 +101,16 @@ Try it (token for %[4]q, valid 12 h; another: go run ./shared/cmd/loyaltyctl tok
   go run ./shared/cmd/loyaltyctl admin GET /admin/members/%[4]s/audit
   go run ./shared/cmd/loyaltyctl audit -table %[3]s -endpoint %[2]s
 
+Scheduled jobs (%[9]s); what they publish goes to %[10]s:
+  go run ./shared/cmd/loyaltyctl job expire-points -date 2027-04-01
+  curl -s %[1]s/v1/me/notifications -H "Authorization: Bearer $TOKEN"
+
 A partner drops a purchase on the queue (AWS CLI from Debian's awscli package, any credentials):
   AWS_ACCESS_KEY_ID=partner AWS_SECRET_ACCESS_KEY=partner /usr/bin/aws sqs send-message --region us-east-1 \
     --endpoint-url %[8]s --queue-url %[6]s --message-body file://events/partner/samples/purchase.completed/coffee-with-lines.json
 
 Ctrl-C stops everything.
-`, st.URL, st.DB.Endpoint, localstack.TableName, localstack.DemoMember, tok, st.QueueURL, st.DLQURL, st.SQSEndpoint)
+`, st.URL, st.DB.Endpoint, localstack.TableName, localstack.DemoMember, tok, st.QueueURL, st.DLQURL, st.SQSEndpoint, jobsMode(*jobOpts), st.EventsFile())
 	<-ctx.Done()
 	fmt.Println("\nstopping")
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
