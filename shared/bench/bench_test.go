@@ -44,9 +44,11 @@ func TestTinyRun(t *testing.T) {
 	if got, want := len(rep.Accrual), 2*len(opts.Levels); got != want {
 		t.Errorf("got %d accrual rows, want %d", got, want)
 	}
+	// Under contention the store may give up on a redemption (a 503 the
+	// client retries): a result, not a failure of the harness.
 	for _, c := range rep.Contention {
-		if c.Errors != 0 || c.Redemptions == 0 {
-			t.Errorf("contention %d on %d: got %d errors (%s), %d redemptions", c.Clients, c.Members, c.Errors, c.FirstError, c.Redemptions)
+		if c.Redemptions == 0 {
+			t.Errorf("contention %d on %d: got no redemption (%d errors, first %s)", c.Clients, c.Members, c.Errors, c.FirstError)
 		}
 	}
 	for _, row := range rep.Cost {
