@@ -130,6 +130,9 @@ func (j *Jobs) pointsExpiring(ctx context.Context, rep *Report, today loyalty.Da
 		}
 		lot := a.Lots[0]
 		left := loyalty.DaysBetween(today, lot.Expires)
+		if left > j.Service.Program.EngagementRules().Reminders.PointsExpiringDays {
+			continue // the index lags a change that moved the oldest lot
+		}
 		ns = append(ns, loyalty.NewNotification(j.Service.Program, a.MemberID, loyalty.NotePointsExpiring, string(lot.Expires),
 			fmt.Sprintf("%d points expire on %s", lot.Points, lot.Expires),
 			map[string]any{"points": int64(lot.Points), "expires": string(lot.Expires), "daysLeft": left}, j.Service.Clock.Now()))
