@@ -11,6 +11,7 @@ import (
 
 	"github.com/loyalty-functions/loyalty/shared/config"
 	"github.com/loyalty-functions/loyalty/shared/dynamo"
+	"github.com/loyalty-functions/loyalty/shared/emf"
 	"github.com/loyalty-functions/loyalty/shared/eventbus"
 	"github.com/loyalty-functions/loyalty/shared/jobs"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
@@ -46,6 +47,7 @@ func main() {
 	store := dynamo.New(env.DynamoDB(awsCfg), env.TableName)
 	bus := eventbus.New(eventbus.NewClient(awsCfg, os.Getenv), env.EventBus)
 	j := jobs.New(store, program, loyalty.SystemClock{}, bus, cfg, log)
+	j.Metrics = &emf.Writer{W: os.Stdout, Stage: env.Stage}
 	lambda.Start(j.Handler(jobs.WinBack))
 }
 

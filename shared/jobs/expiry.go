@@ -46,6 +46,7 @@ func (j *Jobs) ExpirePoints(ctx context.Context, req Request) (*Report, error) {
 				case ok:
 					r.Changed++
 					r.Notified++
+					r.Points += int64(-res.Entry.Delta)
 				}
 			})
 			if ok && !res.Replayed {

@@ -44,7 +44,17 @@ func (j *Jobs) Handler(job string) func(ctx context.Context, ev events.EventBrid
 			return nil, err
 		}
 		j.Log.Info("job starts", "job", job, "day", req.Day, "shards", len(req.Shards), "eventId", ev.ID, "scheduledAt", ev.Time)
-		return run(ctx, req)
+		rep, err := run(ctx, req)
+		if rep != nil {
+			counts := map[string]int64{"MembersChanged": int64(rep.Changed)}
+			if job == ExpirePoints {
+				counts["PointsExpired"] = rep.Points
+			}
+			if err := j.Metrics.Emit(j.Service.Clock.Now(), counts); err != nil {
+				j.Log.Error("emit metrics", "error", err)
+			}
+		}
+		return rep, err
 	}
 }
 

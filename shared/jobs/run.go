@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/loyalty-functions/loyalty/shared/emf"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
 )
 
@@ -92,6 +93,9 @@ type Jobs struct {
 	Notifier *loyalty.Notifier
 	Config   Config
 	Log      *slog.Logger
+	// Metrics, when set, gets one EMF line per run (MembersChanged, and
+	// PointsExpired for the expiry), which the dashboard reads.
+	Metrics *emf.Writer
 
 	sem chan struct{} // bounds the members worked on at once, across pages
 }
@@ -127,6 +131,7 @@ type Report struct {
 	Replayed int          `json:"replayed"`
 	Read     int          `json:"accountsRead"` // expiry: members whose account had to be read
 	Notified int          `json:"notified"`     // new notifications
+	Points   int64        `json:"points"`       // expiry: points the run expired
 	Repeated int          `json:"repeated"`     // occasions already notified
 	Failed   int          `json:"failed"`       // members left for the next run
 	// Republished counts events of earlier runs' notifications published now.

@@ -1,15 +1,18 @@
 package jobs_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/loyalty-functions/loyalty/shared/emf"
 	"github.com/loyalty-functions/loyalty/shared/jobs"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
 )
@@ -45,6 +48,8 @@ func TestTierReviewAcrossACycleEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.clock.Set(ev.Time)
+	var metrics bytes.Buffer
+	e.jobs.Metrics = &emf.Writer{W: &metrics, Stage: "test"}
 	handler := e.jobs.Handler(jobs.TierReview)
 	for run := 1; run <= 3; run++ {
 		rep, err := handler(context.Background(), ev)
@@ -77,6 +82,9 @@ func TestTierReviewAcrossACycleEnd(t *testing.T) {
 	}
 	if got := e.sink.byType(t)[loyalty.EventTierChanged]; got != 2 {
 		t.Errorf("tier_changed events: got %d, want 2 (once per change over three runs)", got)
+	}
+	if lines := strings.Split(strings.TrimSpace(metrics.String()), "\n"); len(lines) != 3 || !strings.Contains(lines[0], `"MembersChanged":2`) {
+		t.Errorf("metrics: got %q, want one EMF line per run, the first with MembersChanged 2", metrics.String())
 	}
 	if c := e.jstore.Consumed(); c.Scans != 0 {
 		t.Errorf("scans by the job: got %d, want 0", c.Scans)
