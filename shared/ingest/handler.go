@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/loyalty-functions/loyalty/events/partner"
+	"github.com/loyalty-functions/loyalty/shared/emf"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
 )
 
@@ -45,7 +46,7 @@ const DefaultRefundWaitReceives = 4
 type Handler struct {
 	cfg      Config
 	partners map[string]bool
-	metricMu sync.Mutex
+	metrics  *emf.Writer
 }
 
 // New checks cfg and compiles the partner schemas, so that a bad deploy
@@ -72,7 +73,8 @@ func New(cfg Config) (*Handler, error) {
 	if err := partner.Compile(); err != nil {
 		return nil, fmt.Errorf("ingest: %w", err)
 	}
-	h := &Handler{cfg: cfg, partners: make(map[string]bool, len(cfg.Service.Program.Partners))}
+	h := &Handler{cfg: cfg, partners: make(map[string]bool, len(cfg.Service.Program.Partners)),
+		metrics: &emf.Writer{W: cfg.Metrics, Stage: cfg.Stage}}
 	for _, p := range cfg.Service.Program.Partners {
 		h.partners[p.ID] = true
 	}
