@@ -57,7 +57,7 @@ bench: ## measure the performance and cost figures into BENCHMARKS.md
 
 .PHONY: fuzz
 fuzz: ## fuzz the partner message decoder for FUZZTIME (default 2m)
-	go test ./shared/ingest -run '^$$' -fuzz Fuzz -fuzztime $(or $(FUZZTIME),2m)
+	go test ./shared/ingest -run '^$$' -fuzz FuzzDecodeMessage -fuzztime $(or $(FUZZTIME),2m)
 
 .PHONY: clean
 clean: ## remove build output (keeps the DynamoDB Local cache)
