@@ -140,11 +140,11 @@ var Functions = []Function{
 	{Name: "expire-points", Kind: KindJob, MemoryMB: 512, Timeout: JobTimeout, TableActions: jobActions,
 		QueryIndexes: []string{dynamo.IndexDue}, Schedule: cronOf(jobs.ExpirePoints)},
 	{Name: "send-reminders", Kind: KindJob, MemoryMB: 512, Timeout: JobTimeout, TableActions: jobActions,
-		QueryIndexes: []string{dynamo.IndexDue}, Schedule: cronOf(jobs.SendReminders)},
+		QueryIndexes: []string{dynamo.IndexActivity, dynamo.IndexDue}, Schedule: cronOf(jobs.SendReminders)},
 	{Name: "tier-review", Kind: KindJob, MemoryMB: 512, Timeout: JobTimeout, TableActions: jobActions,
 		QueryIndexes: []string{dynamo.IndexReview}, Schedule: cronOf(jobs.TierReview)},
 	{Name: "win-back", Kind: KindJob, MemoryMB: 512, Timeout: JobTimeout, TableActions: jobActions,
-		QueryIndexes: []string{dynamo.IndexDue}, Schedule: cronOf(jobs.WinBack)},
+		QueryIndexes: []string{dynamo.IndexActivity, dynamo.IndexDue}, Schedule: cronOf(jobs.WinBack)},
 }
 
 // FunctionsOfKind returns the functions of one kind, in table order.

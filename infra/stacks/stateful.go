@@ -141,16 +141,22 @@ func newTable(stack awscdk.Stack, key awskms.IKey) awsdynamodb.Table {
 		RemovalPolicy:       awscdk.RemovalPolicy_RETAIN,
 	})
 	for _, ix := range schema.GlobalIndexes {
-		projection := awsdynamodb.ProjectionType_ALL
-		if ix.KeysOnly {
-			projection = awsdynamodb.ProjectionType_KEYS_ONLY
-		}
-		table.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
+		props := &awsdynamodb.GlobalSecondaryIndexProps{
 			IndexName:      jsii.String(ix.Name),
 			PartitionKey:   str(ix.PartitionKey),
 			SortKey:        str(ix.SortKey),
-			ProjectionType: projection,
-		})
+			ProjectionType: awsdynamodb.ProjectionType_ALL,
+		}
+		switch {
+		case ix.KeysOnly && len(ix.Include) > 0:
+			// The due index carries the copy of the lots the expiry job
+			// writes from, so it need not read the account.
+			props.ProjectionType = awsdynamodb.ProjectionType_INCLUDE
+			props.NonKeyAttributes = jsii.Strings(ix.Include...)
+		case ix.KeysOnly:
+			props.ProjectionType = awsdynamodb.ProjectionType_KEYS_ONLY
+		}
+		table.AddGlobalSecondaryIndex(props)
 	}
 	return table
 }

@@ -88,15 +88,24 @@ func TestTableIsBuiltFromTheSharedSchema(t *testing.T) {
 	}
 	for i, ix := range dynamo.Schema.GlobalIndexes {
 		g := gsis[i].(map[string]any)
-		wantProjection := "ALL"
+		// The table in AWS projects exactly what the local table projects:
+		// keys only, plus the attributes an index Includes.
+		wantProjection := map[string]any{"ProjectionType": "ALL"}
 		if ix.KeysOnly {
-			wantProjection = "KEYS_ONLY"
+			wantProjection = map[string]any{"ProjectionType": "KEYS_ONLY"}
+		}
+		if len(ix.Include) > 0 {
+			attrs := make([]any, len(ix.Include))
+			for j, a := range ix.Include {
+				attrs[j] = a
+			}
+			wantProjection = map[string]any{"ProjectionType": "INCLUDE", "NonKeyAttributes": attrs}
 		}
 		got := fmt.Sprint(g["IndexName"], g["KeySchema"], g["Projection"])
 		want := fmt.Sprint(ix.Name, []any{
 			map[string]any{"AttributeName": ix.PartitionKey, "KeyType": "HASH"},
 			map[string]any{"AttributeName": ix.SortKey, "KeyType": "RANGE"},
-		}, map[string]any{"ProjectionType": wantProjection})
+		}, wantProjection)
 		if got != want {
 			t.Errorf("index %d: got %s, want %s", i, got, want)
 		}
