@@ -77,6 +77,7 @@ type MeView struct {
 	Lots           []loyalty.Lot        `json:"lots"`
 	StampCards     []StampCardView      `json:"stampCards"`
 	MemberSince    time.Time            `json:"memberSince"`
+	Class          *ClassView           `json:"class"` // null until the weekly job classed the member
 }
 
 // StampCardView is one stamp card as the member sees it.
@@ -126,7 +127,28 @@ func (m *MemberAPI) getMe(ctx context.Context, r *request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, meView(a, m.svc.Program, m.svc.Clock.Now()), nil
+	v := meView(a, m.svc.Program, m.svc.Clock.Now())
+	if cs, ok := m.store.(classStore); ok {
+		c, found, err := cs.MemberClass(ctx, id)
+		if err != nil {
+			return 0, nil, err
+		}
+		if found {
+			v.Class = &ClassView{Class: c.Class, Since: c.Since}
+		}
+	}
+	return http.StatusOK, v, nil
+}
+
+// classStore reads the customer class the weekly win-back job records.
+type classStore interface {
+	MemberClass(ctx context.Context, id loyalty.MemberID) (loyalty.MemberClass, bool, error)
+}
+
+// ClassView is the member's customer class (recency, frequency, spend).
+type ClassView struct {
+	Class string       `json:"class"`
+	Since loyalty.Date `json:"since"`
 }
 
 // EntryView is one line of the activity list.

@@ -66,3 +66,19 @@ func (a apis) balance(tb testing.TB, member string) int64 {
 	}
 	return int64(acct.Balance)
 }
+
+// The customer class the weekly job records is visible to the member.
+func TestMeShowsTheCustomerClass(t *testing.T) {
+	a := newAPIs(t)
+	_, before := a.call(t, sample(t, "member/get-me.json"))
+	if before["class"] != nil {
+		t.Errorf("before any classification: got class %v, want null", before["class"])
+	}
+	if err := a.store.PutMemberClass(t.Context(), "sample-member-1", loyalty.MemberClass{Class: "loyal", Since: "2026-11-23", ReviewedOn: "2026-11-23"}); err != nil {
+		t.Fatal(err)
+	}
+	_, after := a.call(t, sample(t, "member/get-me.json"))
+	if c, _ := after["class"].(map[string]any); c["class"] != "loyal" || c["since"] != "2026-11-23" {
+		t.Errorf("after classification: got class %v, want loyal since 2026-11-23", after["class"])
+	}
+}
