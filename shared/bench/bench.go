@@ -30,7 +30,7 @@ type Options struct {
 
 // FullOptions is `make bench`: about a quarter of an hour on two cores.
 func FullOptions() Options {
-	return Options{Rounds: 10, Segment: 1500 * time.Millisecond, Levels: []int{1, 8, 32}, Members: 1000, InitRuns: 20, CPUReps: 5,
+	return Options{Rounds: 20, Segment: 750 * time.Millisecond, Levels: []int{1, 8, 32}, Members: 1000, InitRuns: 20, CPUReps: 5,
 		ExpirySizes: []int{1_000, 10_000, 100_000}, ExpiryDue: 500}
 }
 

@@ -47,7 +47,8 @@ func (r *Report) Markdown() string {
 	p("| run | %s, %s |\n", mode, r.Took.Round(time.Second))
 	p("| DynamoDB | DynamoDB Local (in memory) on the same machine, one instance for every figure |\n\n")
 	p("Every comparison runs both sides in the same run on the same DynamoDB Local, %d rounds of %s per side, "+
-		"alternating which side goes first; a value reads \"median (min–max, n=rounds)\". The bench process, DynamoDB Local "+
+		"alternating which side goes first; a value reads \"median (min–max, n=rounds)\", or with more rounds "+
+		"\"median (mid: the middle half of the rounds, all: min–max, n=rounds)\". The bench process, DynamoDB Local "+
 		"and whatever else runs on this shared machine compete for the same %d cores, so the client-side work of the full "+
 		"path also takes CPU away from DynamoDB Local: the ratios are, if anything, pessimistic for Lambda, where the "+
 		"handler does not share its CPU with the database.\n\n", r.Options.Rounds, r.Options.Segment, r.NumCPU)
@@ -158,7 +159,7 @@ func (r *Report) throughputSection(b *strings.Builder) {
 		"both).\n\n")
 	p("| callers | members | redemptions/s | redemptions | conflicts retried | per redemption | errors |\n|---|---|---|---|---|---|---|\n")
 	for _, c := range r.Contention {
-		p("| %d | %d | %s | %d | %d | %.2f | %d%s |\n", c.Clients, c.Members, c.Rate.Format("%.0f"), c.Redemptions, c.Conflicts,
+		p("| %d | %d | %s | %d | %d | %.2f | %d%s |\n", c.Clients, c.Members, c.Rate.FormatIQR("%.1f"), c.Redemptions, c.Conflicts,
 			float64(c.Conflicts)/math.Max(1, float64(c.Redemptions)), c.Errors, errNote(c.FirstError))
 	}
 	p("\n")
@@ -182,7 +183,7 @@ func ratioTable(b *strings.Builder, rows []RatioRow, judge bool) {
 		p("| full side | callers | full /s | bare /s | ratio | errors |\n|---|---|---|---|---|---|\n")
 	}
 	for _, row := range rows {
-		p("| %s | %d | %s | %s | %s |", row.Kind, row.Concurrency, row.Full.Format("%.0f"), row.Raw.Format("%.0f"), row.Ratio.Format("%.2f"))
+		p("| %s | %d | %s | %s | %s |", row.Kind, row.Concurrency, row.Full.FormatIQR("%.0f"), row.Raw.FormatIQR("%.0f"), row.Ratio.FormatIQR("%.2f"))
 		if judge {
 			p(" %s |", met(row.Ratio.Median() >= targetRatio))
 		}

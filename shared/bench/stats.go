@@ -52,6 +52,19 @@ func (s Sample) Spread() float64 {
 	return (s.Max() - s.Min()) / m
 }
 
+// Quantile is the q-quantile (0..1), interpolated between neighbours.
+func (s Sample) Quantile(q float64) float64 {
+	if len(s) == 0 {
+		return math.NaN()
+	}
+	c := slices.Clone(s)
+	slices.Sort(c)
+	pos := q * float64(len(c)-1)
+	lo := int(math.Floor(pos))
+	hi := min(lo+1, len(c)-1)
+	return c[lo] + (c[hi]-c[lo])*(pos-float64(lo))
+}
+
 // Format prints the median with its range, e.g. "0.93 (0.90–0.95, n=5)".
 func (s Sample) Format(format string) string {
 	if len(s) == 0 {
@@ -61,6 +74,17 @@ func (s Sample) Format(format string) string {
 		return fmt.Sprintf(format, s[0])
 	}
 	return fmt.Sprintf(format+" ("+format+"–"+format+", n=%d)", s.Median(), s.Min(), s.Max(), len(s))
+}
+
+// FormatIQR prints the median, the middle half and the range, e.g.
+// "0.93 (mid 0.91–0.94, all 0.80–1.10, n=20)": on a busy machine the
+// middle half says more than the extremes.
+func (s Sample) FormatIQR(format string) string {
+	if len(s) < 4 {
+		return s.Format(format)
+	}
+	return fmt.Sprintf(format+" (mid "+format+"–"+format+", all "+format+"–"+format+", n=%d)",
+		s.Median(), s.Quantile(0.25), s.Quantile(0.75), s.Min(), s.Max(), len(s))
 }
 
 // loopResult is one closed-loop run.
