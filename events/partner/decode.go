@@ -133,3 +133,16 @@ func num(obj map[string]any, k string) int64 {
 	i, _ := strconv.ParseInt(string(n), 10, 64)
 	return i
 }
+
+// DecodeParts is Decode for the admin API (httpapi.PartnerDecoder): the
+// message's type, partner and exactly one of purchase and refund, or a
+// *loyalty.Error with CodeInvalid naming the reason for a message that can
+// never be processed.
+func DecodeParts(body []byte) (typ, partnerID string, p *loyalty.Purchase, r *loyalty.Refund, err error) {
+	ev, err := Decode(body)
+	var de *DecodeError
+	if errors.As(err, &de) {
+		return ev.Type, ev.PartnerID, nil, nil, &loyalty.Error{Code: loyalty.CodeInvalid, Field: string(de.Reason), Message: de.Message}
+	}
+	return ev.Type, ev.PartnerID, ev.Purchase, ev.Refund, err
+}

@@ -3,12 +3,11 @@
 package main
 
 import (
-	"context"
-	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/loyalty-functions/loyalty/events/partner"
 	"github.com/loyalty-functions/loyalty/shared/config"
 	"github.com/loyalty-functions/loyalty/shared/dynamo"
 	"github.com/loyalty-functions/loyalty/shared/emf"
@@ -17,24 +16,10 @@ import (
 )
 
 func main() {
-	env, err := config.FromEnvironment()
-	if err != nil {
-		slog.Error("admin-api: configuration", "error", err)
-		os.Exit(1)
-	}
-	log := env.Logger().With("function", "admin-api")
-	program, err := env.Program()
-	if err != nil {
-		log.Error("admin-api: program file", "error", err)
-		os.Exit(1)
-	}
-	awsCfg, err := env.AWS(context.Background())
-	if err != nil {
-		log.Error("admin-api: AWS configuration", "error", err)
-		os.Exit(1)
-	}
-	store := dynamo.New(env.DynamoDB(awsCfg), env.TableName)
-	svc := &loyalty.Service{Store: store, Program: program, Clock: loyalty.SystemClock{}}
-	metrics := &emf.Writer{W: os.Stdout, Stage: env.Stage}
-	lambda.Start(httpapi.NewAdminAPI(svc, store, log).WithMetrics(metrics).Handle)
+	f := config.Load("admin-api")
+	store := dynamo.New(f.Env.DynamoDB(f.AWS), f.Env.TableName)
+	svc := &loyalty.Service{Store: store, Program: f.Program, Clock: loyalty.SystemClock{}}
+	metrics := &emf.Writer{W: os.Stdout, Stage: f.Env.Stage}
+	api := httpapi.NewAdminAPI(svc, store, f.Log).WithMetrics(metrics).WithPartnerDecoder(partner.DecodeParts)
+	lambda.Start(api.Handle)
 }

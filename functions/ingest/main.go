@@ -11,8 +11,6 @@
 package main
 
 import (
-	"context"
-	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -24,37 +22,22 @@ import (
 )
 
 func main() {
-	env, err := config.FromEnvironment()
-	if err != nil {
-		slog.Error("ingest: configuration", "error", err)
-		os.Exit(1)
-	}
-	log := env.Logger().With("function", "ingest")
-	program, err := env.Program()
-	if err != nil {
-		log.Error("ingest: program file", "error", err)
-		os.Exit(1)
-	}
+	f := config.Load("ingest")
 	wait, err := ingest.ParseRefundWaitReceives(os.Getenv("REFUND_WAIT_RECEIVES"))
 	if err != nil {
-		log.Error("ingest: configuration", "error", err)
+		f.Log.Error("ingest: configuration", "error", err)
 		os.Exit(1)
 	}
-	awsCfg, err := env.AWS(context.Background())
-	if err != nil {
-		log.Error("ingest: AWS configuration", "error", err)
-		os.Exit(1)
-	}
-	store := dynamo.New(env.DynamoDB(awsCfg), env.TableName)
+	store := dynamo.New(f.Env.DynamoDB(f.AWS), f.Env.TableName)
 	h, err := ingest.New(ingest.Config{
-		Service:            &loyalty.Service{Store: store, Program: program, Clock: loyalty.SystemClock{}},
+		Service:            &loyalty.Service{Store: store, Program: f.Program, Clock: loyalty.SystemClock{}},
 		Rejections:         store,
-		Logger:             log,
-		Stage:              env.Stage,
+		Logger:             f.Log,
+		Stage:              f.Env.Stage,
 		RefundWaitReceives: wait,
 	})
 	if err != nil {
-		log.Error("ingest: handler", "error", err)
+		f.Log.Error("ingest: handler", "error", err)
 		os.Exit(1)
 	}
 	lambda.Start(h.Handle)

@@ -3,8 +3,6 @@
 package main
 
 import (
-	"context"
-	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -17,24 +15,9 @@ import (
 )
 
 func main() {
-	env, err := config.FromEnvironment()
-	if err != nil {
-		slog.Error("member-api: configuration", "error", err)
-		os.Exit(1)
-	}
-	log := env.Logger().With("function", "member-api")
-	program, err := env.Program()
-	if err != nil {
-		log.Error("member-api: program file", "error", err)
-		os.Exit(1)
-	}
-	awsCfg, err := env.AWS(context.Background())
-	if err != nil {
-		log.Error("member-api: AWS configuration", "error", err)
-		os.Exit(1)
-	}
-	store := dynamo.New(env.DynamoDB(awsCfg), env.TableName)
-	svc := &loyalty.Service{Store: store, Program: program, Clock: loyalty.SystemClock{}}
-	metrics := &emf.Writer{W: os.Stdout, Stage: env.Stage}
-	lambda.Start(httpapi.NewMemberAPI(svc, store, log).WithMetrics(metrics).Handle)
+	f := config.Load("member-api")
+	store := dynamo.New(f.Env.DynamoDB(f.AWS), f.Env.TableName)
+	svc := &loyalty.Service{Store: store, Program: f.Program, Clock: loyalty.SystemClock{}}
+	metrics := &emf.Writer{W: os.Stdout, Stage: f.Env.Stage}
+	lambda.Start(httpapi.NewMemberAPI(svc, store, f.Log).WithMetrics(metrics).Handle)
 }

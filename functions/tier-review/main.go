@@ -1,59 +1,10 @@
-// Command tier-review is the Lambda that EventBridge Scheduler runs daily (03:00 program time) to review the tiers whose cycle ends. It
-// only wires: configuration, clients and the job's handler (shared/jobs).
+// Command tier-review is the Lambda that EventBridge Scheduler runs daily (03:00 program time) to review the tiers whose cycle ends. It only
+// wires, through shared/jobrun, the job's handler of shared/jobs.
 package main
 
 import (
-	"context"
-	"log/slog"
-	"os"
-
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-
-	"github.com/loyalty-functions/loyalty/shared/config"
-	"github.com/loyalty-functions/loyalty/shared/dynamo"
-	"github.com/loyalty-functions/loyalty/shared/emf"
-	"github.com/loyalty-functions/loyalty/shared/eventbus"
+	"github.com/loyalty-functions/loyalty/shared/jobrun"
 	"github.com/loyalty-functions/loyalty/shared/jobs"
-	"github.com/loyalty-functions/loyalty/shared/loyalty"
 )
 
-func main() {
-	env, err := config.FromEnvironment()
-	if err != nil {
-		slog.Error("tier-review: configuration", "error", err)
-		os.Exit(1)
-	}
-	log := env.Logger().With("function", "tier-review")
-	fail := func(what string, err error) {
-		log.Error("tier-review: "+what, "error", err)
-		os.Exit(1)
-	}
-	program, err := env.Program()
-	if err != nil {
-		fail("program file", err)
-	}
-	if env.EventBus == "" {
-		fail("configuration", errNoBus)
-	}
-	cfg, err := jobs.ConfigFromEnvironment(os.Getenv)
-	if err != nil {
-		fail("configuration", err)
-	}
-	cfg.Shards = dynamo.DueShards
-	awsCfg, err := env.AWS(context.Background())
-	if err != nil {
-		fail("AWS configuration", err)
-	}
-	store := dynamo.New(env.DynamoDB(awsCfg), env.TableName)
-	bus := eventbus.New(eventbridge.NewFromConfig(awsCfg), env.EventBus)
-	j := jobs.New(store, program, loyalty.SystemClock{}, bus, cfg, log)
-	j.Metrics = &emf.Writer{W: os.Stdout, Stage: env.Stage}
-	lambda.Start(j.Handler(jobs.TierReview))
-}
-
-var errNoBus = configError("EVENT_BUS_NAME is not set")
-
-type configError string
-
-func (e configError) Error() string { return string(e) }
+func main() { jobrun.Start(jobs.TierReview) }

@@ -142,3 +142,34 @@ func (e Env) DynamoDB(cfg aws.Config) *dynamodb.Client {
 		}
 	})
 }
+
+// Function is what every function loads once per cold start.
+type Function struct {
+	Env     Env
+	Log     *slog.Logger
+	Program *loyalty.Program
+	AWS     aws.Config
+}
+
+// Load reads the environment, the program file and the AWS configuration of
+// the function name. A function that cannot serve must not start: on any
+// failure Load logs why and exits, which Lambda reports as an init error.
+func Load(name string) Function {
+	env, err := FromEnvironment()
+	if err != nil {
+		slog.Error(name+": configuration", "error", err)
+		os.Exit(1)
+	}
+	f := Function{Env: env, Log: env.Logger().With("function", name)}
+	fail := func(what string, err error) {
+		f.Log.Error(name+": "+what, "error", err)
+		os.Exit(1)
+	}
+	if f.Program, err = env.Program(); err != nil {
+		fail("program file", err)
+	}
+	if f.AWS, err = env.AWS(context.Background()); err != nil {
+		fail("AWS configuration", err)
+	}
+	return f
+}

@@ -29,6 +29,8 @@ type AdminAPI struct {
 	store   AdminStore
 	rt      *router
 	metrics *emf.Writer
+	// decodePartner decodes partner messages (partnerevents.go).
+	decodePartner PartnerDecoder
 }
 
 // WithMetrics makes the API emit business metrics (EMF) to w.

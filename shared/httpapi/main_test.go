@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/loyalty-functions/loyalty/events/partner"
 	"github.com/loyalty-functions/loyalty/shared/dynamo"
 	"github.com/loyalty-functions/loyalty/shared/dynamolocal"
 	"github.com/loyalty-functions/loyalty/shared/httpapi"
@@ -52,7 +53,7 @@ func newAPIs(tb testing.TB) apis {
 	st := dynamo.New(db, name)
 	svc := &loyalty.Service{Store: st, Program: p, Clock: loyalty.SystemClock{}}
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	return apis{member: httpapi.NewMemberAPI(svc, st, log), admin: httpapi.NewAdminAPI(svc, st, log), store: st}
+	return apis{member: httpapi.NewMemberAPI(svc, st, log), admin: httpapi.NewAdminAPI(svc, st, log).WithPartnerDecoder(partner.DecodeParts), store: st}
 }
 
 // sample loads a payload 2.0 sample event from events/api.

@@ -2,12 +2,19 @@ package httpapi
 
 import (
 	"context"
-	"errors"
 	"net/http"
 
-	"github.com/loyalty-functions/loyalty/events/partner"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
 )
+
+// PartnerDecoder decodes and validates a partner message into exactly one of
+// a purchase and a refund: events/partner.DecodeParts. The admin function
+// injects it, so the member API does not link the schema validator. A
+// message that can never be processed is a *loyalty.Error with CodeInvalid.
+type PartnerDecoder func(body []byte) (typ, partnerID string, p *loyalty.Purchase, r *loyalty.Refund, err error)
+
+// WithPartnerDecoder enables POST /admin/partner-events.
+func (a *AdminAPI) WithPartnerDecoder(d PartnerDecoder) *AdminAPI { a.decodePartner = d; return a }
 
 // recordPartnerEvent takes a partner's purchase.completed or
 // purchase.refunded message server to server: the same contract, decoder,
@@ -18,38 +25,37 @@ func (a *AdminAPI) recordPartnerEvent(ctx context.Context, r *request) (int, any
 	if _, err := r.admin(); err != nil {
 		return 0, nil, err
 	}
+	if a.decodePartner == nil {
+		return 0, nil, loyalty.Errorf(CodeRouteNotFound, "partner events are not enabled on this function")
+	}
 	body, err := r.body()
 	if err != nil {
 		return 0, nil, err
 	}
-	ev, err := partner.Decode(body)
-	var de *partner.DecodeError
-	switch {
-	case errors.As(err, &de):
-		return 0, nil, &loyalty.Error{Code: loyalty.CodeInvalid, Field: string(de.Reason), Message: de.Message}
-	case err != nil:
+	typ, partnerID, purchase, refund, err := a.decodePartner(body)
+	if err != nil {
 		return 0, nil, err
 	}
-	if _, ok := a.svc.Program.Partner(ev.PartnerID); !ok {
-		return 0, nil, loyalty.Invalid("partnerId", "partner %q is not listed in the program file", ev.PartnerID)
+	if _, ok := a.svc.Program.Partner(partnerID); !ok {
+		return 0, nil, loyalty.Invalid("partnerId", "partner %q is not listed in the program file", partnerID)
 	}
 	var res loyalty.Result
-	if ev.Purchase != nil {
-		res, err = a.svc.Accrue(ctx, *ev.Purchase)
+	if purchase != nil {
+		res, err = a.svc.Accrue(ctx, *purchase)
 	} else {
-		res, err = a.svc.Refund(ctx, *ev.Refund)
+		res, err = a.svc.Refund(ctx, *refund)
 	}
 	if err != nil {
 		return 0, nil, err
 	}
 	if !res.Replayed {
 		metric := "PointsAccrued"
-		if ev.Refund != nil {
+		if refund != nil {
 			metric = "PointsClawedBack"
 		}
 		a.metrics.Emit(a.svc.Clock.Now(), map[string]int64{metric: abs(int64(res.Entry.Delta))})
 	}
-	return http.StatusOK, map[string]any{"type": ev.Type, "entry": entryView(res.Entry), "replayed": res.Replayed}, nil
+	return http.StatusOK, map[string]any{"type": typ, "entry": entryView(res.Entry), "replayed": res.Replayed}, nil
 }
 
 func abs(n int64) int64 {
