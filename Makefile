@@ -53,7 +53,7 @@ deploy: build deps ## deploy both stacks to the AWS account of the current crede
 
 .PHONY: bench
 bench: ## measure the performance and cost figures into BENCHMARKS.md
-	@echo "make bench: not built yet (issue 8); nothing was measured" >&2; exit 1
+	go run ./shared/cmd/bench
 
 .PHONY: fuzz
 fuzz: ## fuzz the partner message decoder for FUZZTIME (default 2m)

@@ -126,7 +126,10 @@ func (s *Service) Redeem(ctx context.Context, member MemberID, key, rewardID str
 	now := s.Clock.Now()
 	ledgerKey := keyRedemption + key
 	fp := Fingerprint("redemption", member, rewardID)
-	var reward Reward
+	var (
+		reward  Reward
+		planned *Redemption // the redemption of the last plan: the one written, unless replayed
+	)
 	plan := func(acct Account, exists bool) (Change, error) {
 		if reward.ID == "" {
 			r, err := s.Store.Reward(ctx, rewardID)
@@ -135,11 +138,16 @@ func (s *Service) Redeem(ctx context.Context, member MemberID, key, rewardID str
 			}
 			reward = r
 		}
-		return PlanRedemption(acct, s.Program, member, ledgerKey, reward, now)
+		c, err := PlanRedemption(acct, s.Program, member, ledgerKey, reward, now)
+		planned = c.Redemption
+		return c, err
 	}
 	res, err := s.Store.Apply(ctx, Op{Member: member, Key: ledgerKey, Fingerprint: fp, Plan: plan})
 	if err != nil {
 		return Redemption{}, Result{}, fmt.Errorf("redeem %s for member %s: %w", rewardID, member, err)
+	}
+	if !res.Replayed && planned != nil && planned.ID == res.Entry.RedemptionID {
+		return *planned, res, nil // what was just written: no read back
 	}
 	red, err := s.Store.Redemption(ctx, member, res.Entry.RedemptionID)
 	if err != nil {
