@@ -120,15 +120,16 @@ func resolveCacheDir(fromOptions string) (string, error) {
 	if env := os.Getenv(CacheDirEnv); env != "" {
 		return filepath.Abs(env)
 	}
-	root, err := moduleRoot()
+	root, err := ModuleRoot()
 	if err != nil {
 		return "", fmt.Errorf("find the cache folder (set %s to choose one): %w", CacheDirEnv, err)
 	}
 	return filepath.Join(root, ".cache"), nil
 }
 
-// moduleRoot walks up from the working directory to the folder holding go.mod.
-func moduleRoot() (string, error) {
+// ModuleRoot walks up from the working directory to the folder holding
+// go.mod: where the git-ignored .cache lives, and what the local stack builds.
+func ModuleRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err

@@ -75,22 +75,7 @@ type Stack struct {
 
 // RepoRoot finds the module root (the folder holding go.mod) from the
 // working directory upwards.
-func RepoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("localstack: no go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
+func RepoRoot() (string, error) { return dynamolocal.ModuleRoot() }
 
 // DevKeyPath is where the development signing key lives (git-ignored).
 func DevKeyPath(repoRoot string) string {
