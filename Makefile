@@ -37,7 +37,8 @@ test: ## vet and run every test (starts DynamoDB Local and the embedded SQS itse
 
 .PHONY: run
 run: ## run the local stack: DynamoDB Local, SQS, the real function binaries, the HTTP API on 127.0.0.1:3000
-	go run ./shared/cmd/loyaltyctl run
+	@go build -o .cache/bin/loyaltyctl ./shared/cmd/loyaltyctl
+	.cache/bin/loyaltyctl run
 
 .PHONY: token
 token: ## print a development JWT: make token MEMBER=m-123
