@@ -89,17 +89,9 @@ func (s *Store) changeItems(c loyalty.Change) ([]types.TransactWriteItem, error)
 
 // MemberFeedback lists a member's feedback, newest first.
 func (s *Store) MemberFeedback(ctx context.Context, id loyalty.MemberID) ([]loyalty.PurchaseFeedback, error) {
-	items, err := s.queryAll(ctx, memberPK(id), prefixFeedback)
+	out, err := queryDecoded(ctx, s, memberPK(id), prefixFeedback, decodeFeedback)
 	if err != nil {
 		return nil, err
-	}
-	out := make([]loyalty.PurchaseFeedback, 0, len(items))
-	for _, it := range items {
-		fb, err := decodeFeedback(it)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, fb)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].At.After(out[j].At) })
 	return out, nil

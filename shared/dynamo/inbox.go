@@ -2,11 +2,9 @@ package dynamo
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -123,60 +121,29 @@ func (s *Store) Unpublished(ctx context.Context, day loyalty.Date, shard int, cu
 	return s.indexPage(ctx, IndexDue, AttrDue, OutboxKey(day, shard), cursor, limit)
 }
 
-type notificationCursor struct {
-	At time.Time `json:"t"`
-	ID string    `json:"i"`
-}
-
 // Notifications returns one page of the member's inbox, newest first, and
 // the opaque cursor of the next page ("" on the last page). Notifications
 // past their TTL are left out even before DynamoDB deletes them. The inbox
 // is small (TTL-bounded), so the order is made here from one Query.
 // Errors: CodeInvalid for a cursor this store did not hand out.
 func (s *Store) Notifications(ctx context.Context, member loyalty.MemberID, after string, limit int, now time.Time) ([]loyalty.Notification, string, error) {
-	var from *notificationCursor
-	if after != "" {
-		b, err := base64.RawURLEncoding.DecodeString(after)
-		var c notificationCursor
-		if err != nil || json.Unmarshal(b, &c) != nil || c.ID == "" {
-			return nil, "", ErrBadCursor
-		}
-		from = &c
-	}
-	items, err := s.queryAll(ctx, memberPK(member), prefixNotification)
+	from, err := parseCursor(after)
 	if err != nil {
 		return nil, "", err
 	}
-	all := make([]loyalty.Notification, 0, len(items))
-	for _, it := range items {
-		n, err := decodeNotification(it)
-		if err != nil {
-			return nil, "", err
-		}
+	stored, err := queryDecoded(ctx, s, memberPK(member), prefixNotification, decodeNotification)
+	if err != nil {
+		return nil, "", err
+	}
+	live := stored[:0]
+	for _, n := range stored {
 		if n.ExpiresAt.After(now) {
-			all = append(all, n)
+			live = append(live, n)
 		}
 	}
-	newer := func(a, b loyalty.Notification) bool {
-		if !a.CreatedAt.Equal(b.CreatedAt) {
-			return a.CreatedAt.After(b.CreatedAt)
-		}
-		return a.ID > b.ID
-	}
-	sort.Slice(all, func(i, j int) bool { return newer(all[i], all[j]) })
-	var page []loyalty.Notification
-	for _, n := range all {
-		if from != nil && !newer(loyalty.Notification{CreatedAt: from.At, ID: from.ID}, n) {
-			continue
-		}
-		if len(page) == limit {
-			last := page[len(page)-1]
-			b, _ := json.Marshal(notificationCursor{At: last.CreatedAt, ID: last.ID})
-			return page, base64.RawURLEncoding.EncodeToString(b), nil
-		}
-		page = append(page, n)
-	}
-	return page, "", nil
+	page, next := newestFirst(live, func(n loyalty.Notification) time.Time { return n.CreatedAt },
+		func(n loyalty.Notification) string { return n.ID }, from, limit)
+	return page, next, nil
 }
 
 // MarkNotificationRead records that the member read a notification and

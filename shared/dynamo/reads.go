@@ -2,8 +2,6 @@ package dynamo
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -101,19 +99,7 @@ func (s *Store) PutReward(ctx context.Context, r loyalty.Reward) error {
 
 // Rewards lists the catalog, ordered by id.
 func (s *Store) Rewards(ctx context.Context) ([]loyalty.Reward, error) {
-	items, err := s.queryAll(ctx, pkCatalog, prefixReward)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]loyalty.Reward, 0, len(items))
-	for _, it := range items {
-		r, err := decodeReward(it)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, nil
+	return queryDecoded(ctx, s, pkCatalog, prefixReward, decodeReward)
 }
 
 // Enrol implements loyalty.Store: it creates the account once.
@@ -173,17 +159,9 @@ func (s *Store) queryAll(ctx context.Context, pk, prefix string) ([]map[string]t
 
 // Ledger returns all of a member's ledger entries, oldest first.
 func (s *Store) Ledger(ctx context.Context, id loyalty.MemberID) ([]loyalty.Entry, error) {
-	items, err := s.queryAll(ctx, memberPK(id), prefixEntry)
+	entries, err := queryDecoded(ctx, s, memberPK(id), prefixEntry, decodeEntry)
 	if err != nil {
 		return nil, err
-	}
-	entries := make([]loyalty.Entry, 0, len(items))
-	for _, it := range items {
-		e, err := decodeEntry(it)
-		if err != nil {
-			return nil, err
-		}
-		entries = append(entries, e)
 	}
 	sort.Slice(entries, func(i, j int) bool {
 		if !entries[i].At.Equal(entries[j].At) {
@@ -194,14 +172,6 @@ func (s *Store) Ledger(ctx context.Context, id loyalty.MemberID) ([]loyalty.Entr
 	return entries, nil
 }
 
-type cursor struct {
-	At  time.Time `json:"t"`
-	Key string    `json:"k"`
-}
-
-// ErrBadCursor is returned for a cursor this store did not hand out.
-var ErrBadCursor = loyalty.Invalid("cursor", "the cursor is not valid")
-
 // Activity returns one page of a member's ledger, newest first, and the
 // opaque cursor of the next page ("" on the last page).
 //
@@ -210,48 +180,23 @@ var ErrBadCursor = loyalty.Invalid("cursor", "the cursor is not valid")
 // of the member's ledger. That keeps each accrual free of index writes at
 // the price of reading the whole ledger per page.
 func (s *Store) Activity(ctx context.Context, id loyalty.MemberID, after string, limit int) ([]loyalty.Entry, string, error) {
-	var from *cursor
-	if after != "" {
-		b, err := base64.RawURLEncoding.DecodeString(after)
-		var c cursor
-		if err != nil || json.Unmarshal(b, &c) != nil || c.Key == "" {
-			return nil, "", ErrBadCursor
-		}
-		from = &c
+	from, err := parseCursor(after)
+	if err != nil {
+		return nil, "", err
 	}
 	all, err := s.Ledger(ctx, id)
 	if err != nil {
 		return nil, "", err
 	}
-	var page []loyalty.Entry
-	for i := len(all) - 1; i >= 0; i-- {
-		e := all[i]
-		if from != nil && !(e.At.Before(from.At) || (e.At.Equal(from.At) && e.Key < from.Key)) {
-			continue
-		}
-		if len(page) == limit {
-			last := page[len(page)-1]
-			b, _ := json.Marshal(cursor{At: last.At, Key: last.Key})
-			return page, base64.RawURLEncoding.EncodeToString(b), nil
-		}
-		page = append(page, e)
-	}
-	return page, "", nil
+	page, next := newestFirst(all, func(e loyalty.Entry) time.Time { return e.At }, func(e loyalty.Entry) string { return e.Key }, from, limit)
+	return page, next, nil
 }
 
 // Redemptions lists a member's redemptions, newest first.
 func (s *Store) Redemptions(ctx context.Context, id loyalty.MemberID) ([]loyalty.Redemption, error) {
-	items, err := s.queryAll(ctx, memberPK(id), prefixRedemption)
+	out, err := queryDecoded(ctx, s, memberPK(id), prefixRedemption, decodeRedemption)
 	if err != nil {
 		return nil, err
-	}
-	out := make([]loyalty.Redemption, 0, len(items))
-	for _, it := range items {
-		r, err := decodeRedemption(it)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].IssuedAt.After(out[j].IssuedAt) })
 	return out, nil

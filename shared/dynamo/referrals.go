@@ -142,19 +142,7 @@ func (s *Store) Referral(ctx context.Context, member loyalty.MemberID) (loyalty.
 
 // Referees implements loyalty.ReferralStore.
 func (s *Store) Referees(ctx context.Context, referrer loyalty.MemberID) ([]loyalty.Referee, error) {
-	items, err := s.queryAll(ctx, memberPK(referrer), prefixReferee)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]loyalty.Referee, 0, len(items))
-	for _, it := range items {
-		r, err := decodeReferee(it)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, nil
+	return queryDecoded(ctx, s, memberPK(referrer), prefixReferee, decodeReferee)
 }
 
 // ReferralMonth implements loyalty.ReferralStore.

@@ -131,14 +131,13 @@ func (s *Store) Apply(ctx context.Context, op loyalty.Op) (loyalty.Result, error
 			return loyalty.Result{}, err
 		}
 		change.Entry.Fingerprint = op.Fingerprint
-		res, retry, err := s.write(ctx, op, acct, exists, change)
+		res, err := s.write(ctx, op, acct, exists, change)
 		if err != nil {
 			return loyalty.Result{}, err
 		}
 		if res != nil {
 			return *res, nil
 		}
-		_ = retry
 	}
 }
 
@@ -274,10 +273,10 @@ func (s *Store) readForApply(ctx context.Context, member loyalty.MemberID, key s
 
 // write puts a planned change in one transaction. res is set when the op is
 // settled (written or replayed); nil res and nil error mean "plan again".
-func (s *Store) write(ctx context.Context, op loyalty.Op, before loyalty.Account, exists bool, c loyalty.Change) (*loyalty.Result, bool, error) {
+func (s *Store) write(ctx context.Context, op loyalty.Op, before loyalty.Account, exists bool, c loyalty.Change) (*loyalty.Result, error) {
 	put, err := s.putEntry(c.Entry)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	items := []types.TransactWriteItem{{Put: put}}
 
@@ -285,7 +284,7 @@ func (s *Store) write(ctx context.Context, op loyalty.Op, before loyalty.Account
 	acct.Version = before.Version + 1
 	acctItem, err := accountItem(acct)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	var cond expression.ConditionBuilder
 	if exists {
@@ -295,7 +294,7 @@ func (s *Store) write(ctx context.Context, op loyalty.Op, before loyalty.Account
 	}
 	ex, err := expression.NewBuilder().WithCondition(cond).Build()
 	if err != nil {
-		return nil, false, fmt.Errorf("build account condition: %w", err)
+		return nil, fmt.Errorf("build account condition: %w", err)
 	}
 	items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: acctItem,
 		ConditionExpression: ex.Condition(), ExpressionAttributeNames: ex.Names(), ExpressionAttributeValues: ex.Values()}})
@@ -303,7 +302,7 @@ func (s *Store) write(ctx context.Context, op loyalty.Op, before loyalty.Account
 	if c.Redemption != nil {
 		it, err := redemptionItem(*c.Redemption)
 		if err != nil {
-			return nil, false, err
+			return nil, err
 		}
 		var rc expression.ConditionBuilder
 		if c.RedemptionIsNew {
@@ -313,7 +312,7 @@ func (s *Store) write(ctx context.Context, op loyalty.Op, before loyalty.Account
 		}
 		rex, err := expression.NewBuilder().WithCondition(rc).Build()
 		if err != nil {
-			return nil, false, fmt.Errorf("build redemption condition: %w", err)
+			return nil, fmt.Errorf("build redemption condition: %w", err)
 		}
 		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: it,
 			ConditionExpression: rex.Condition(), ExpressionAttributeNames: rex.Names(), ExpressionAttributeValues: rex.Values()}})
@@ -321,7 +320,7 @@ func (s *Store) write(ctx context.Context, op loyalty.Op, before loyalty.Account
 	for _, red := range c.Issued {
 		it, err := redemptionItem(red)
 		if err != nil {
-			return nil, false, err
+			return nil, err
 		}
 		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: it,
 			ConditionExpression: aws.String("attribute_not_exists(pk)")}})
@@ -332,7 +331,7 @@ func (s *Store) write(ctx context.Context, op loyalty.Op, before loyalty.Account
 			expression.Set(expression.Name(aReversed), expression.Value(int64(c.Original.Reversed))))
 		oex, err := expression.NewBuilder().WithCondition(cond).WithUpdate(upd).Build()
 		if err != nil {
-			return nil, false, fmt.Errorf("build reversal expression: %w", err)
+			return nil, fmt.Errorf("build reversal expression: %w", err)
 		}
 		items = append(items, types.TransactWriteItem{Update: &types.Update{TableName: &s.table,
 			Key: s.key(memberPK(c.Original.MemberID), entrySK(c.Original.Key)), ConditionExpression: oex.Condition(),
@@ -340,27 +339,27 @@ func (s *Store) write(ctx context.Context, op loyalty.Op, before loyalty.Account
 	}
 	more, err := s.changeItems(c) // a referrer's side of a payout, feedback (feedback.go)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	items = append(items, more...)
 
 	out, err := s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items, ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
 	if err == nil {
 		s.meter(out.ConsumedCapacity...)
-		return &loyalty.Result{Entry: c.Entry}, false, nil
+		return &loyalty.Result{Entry: c.Entry}, nil
 	}
 	var tce *types.TransactionCanceledException
 	if !errors.As(err, &tce) {
-		return nil, false, s.classify(err, "write %s for member %s", c.Entry.Kind, c.Entry.MemberID)
+		return nil, s.classify(err, "write %s for member %s", c.Entry.Kind, c.Entry.MemberID)
 	}
 	reasons := tce.CancellationReasons
 	if len(reasons) > 0 && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
 		prior, err := decodeEntry(reasons[0].Item)
 		if err != nil {
-			return nil, false, err
+			return nil, err
 		}
 		res, err := s.replay(prior, op.Fingerprint)
-		return &res, false, err
+		return &res, err
 	}
 	// The account, the redemption or the original moved under us, or another
 	// transaction held an item: read again and plan again.
@@ -368,10 +367,10 @@ func (s *Store) write(ctx context.Context, op loyalty.Op, before loyalty.Account
 		switch aws.ToString(r.Code) {
 		case "", "None", "ConditionalCheckFailed", "TransactionConflict":
 		default:
-			return nil, false, s.classify(err, "write %s for member %s", c.Entry.Kind, c.Entry.MemberID)
+			return nil, s.classify(err, "write %s for member %s", c.Entry.Kind, c.Entry.MemberID)
 		}
 	}
-	return nil, true, nil
+	return nil, nil
 }
 
 func (s *Store) putEntry(e loyalty.Entry) (*types.Put, error) {

@@ -37,10 +37,6 @@ func (j *Jobs) ReviewTiers(ctx context.Context, req Request) (*Report, error) {
 			changed []loyalty.Notification
 		)
 		err := j.each(ctx, stop, rep, len(hits), func(ctx context.Context, i int) error {
-			before, err := j.Store.Account(ctx, hits[i].MemberID)
-			if err != nil {
-				return err
-			}
 			res, ok, err := j.Service.ReviewTier(ctx, hits[i].MemberID, req.Day)
 			rep.add(func(r *Report) {
 				r.Seen++
@@ -54,10 +50,7 @@ func (j *Jobs) ReviewTiers(ctx context.Context, req Request) (*Report, error) {
 			if err != nil || !ok || res.Replayed || res.Entry.Tier == "" {
 				return err
 			}
-			from := before.Tier
-			if lvl, ok := j.Service.Program.TierLevel(from); ok {
-				from = lvl.ID
-			}
+			from := j.Service.Program.TierAbove(res.Entry.Tier) // a review moves down one level, never more
 			n := loyalty.NewNotification(j.Service.Program, hits[i].MemberID, loyalty.NoteTierChanged, string(req.Day),
 				fmt.Sprintf("Your tier is now %s", res.Entry.Tier),
 				map[string]any{"from": from, "to": res.Entry.Tier, "reviewedOn": string(req.Day), "entryKey": res.Entry.Key}, res.Entry.At)

@@ -14,6 +14,12 @@ func PlanEarning(acct Account, prog *Program, p Purchase, now time.Time) (Change
 	if err != nil {
 		return Change{}, err
 	}
+	return planEarning(acct, prog, p, earn, now)
+}
+
+// planEarning is PlanEarning with what the purchase earns on acct already
+// computed.
+func planEarning(acct Account, prog *Program, p Purchase, earn Earning, now time.Time) (Change, error) {
 	c, err := PlanAccrual(acct, prog, p, earn.Points, earn.Rules, now)
 	if err != nil {
 		return Change{}, err

@@ -99,7 +99,7 @@ func (s *Service) Accrue(ctx context.Context, p Purchase) (Result, error) {
 	} else if s.Program.plainEarning(p, earn) {
 		plain := Account{MemberID: p.MemberID, CreatedAt: now, Version: 1, Balance: 1, TierRoom: NoRoom,
 			Lots: []Lot{{Expires: "0000-01-01", Points: 1}}}
-		c, err := PlanEarning(plain, s.Program, p, now)
+		c, err := planEarning(plain, s.Program, p, earn, now) // the earning of a plain account: base tier, no uses
 		if err != nil {
 			return Result{}, err
 		}

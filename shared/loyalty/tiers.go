@@ -143,3 +143,13 @@ func PlanTierReview(acct Account, prog *Program, key string, today Date, now tim
 	prog.setRoom(&a, sum)
 	return Change{Entry: e, Account: a}, true
 }
+
+// TierAbove is the level right above id ("" on the top level): where a
+// member the cycle-end review moved to id came from.
+func (p *Program) TierAbove(id string) string {
+	i := p.levelIndex(id)
+	if i+1 < len(p.Tiers.Levels) {
+		return p.Tiers.Levels[i+1].ID
+	}
+	return ""
+}
