@@ -1,9 +1,6 @@
 package loyalty
 
-import (
-	"fmt"
-	"math"
-)
+import "fmt"
 
 // Points is an amount of loyalty points. Balances and deltas are whole points.
 type Points int64
@@ -62,27 +59,3 @@ const (
 	RoundHalfUp Rounding = "half_up" // nearest, halves up: 9.5 -> 10
 	RoundUp     Rounding = "up"      // away from zero: 9.01 -> 10
 )
-
-// divRound returns num/den rounded as r says; num >= 0, den > 0.
-func divRound(num, den int64, r Rounding) int64 {
-	q, rem := num/den, num%den
-	switch r {
-	case RoundUp:
-		if rem > 0 {
-			q++
-		}
-	case RoundHalfUp:
-		if rem*2 >= den {
-			q++
-		}
-	}
-	return q
-}
-
-// mulDiv computes a*b/c rounded, guarding against overflow; a, b >= 0, c > 0.
-func mulDiv(a, b, c int64, r Rounding) (int64, bool) {
-	if a != 0 && b > math.MaxInt64/a {
-		return 0, false
-	}
-	return divRound(a*b, c, r), true
-}

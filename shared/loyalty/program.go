@@ -125,11 +125,11 @@ func (p *Program) BasePoints(spend Money) (Points, error) {
 	if spend.Currency != p.Currency {
 		return 0, Invalid("currency", "program %s earns in %s, not %s", p.ID, p.Currency, spend.Currency)
 	}
-	v, ok := mulDiv(spend.Minor, p.Earn.Points, p.Earn.PerMinor, p.Earn.Rounding)
-	if !ok || Points(v) > MaxPoints {
+	v := p.points(spend.Minor)
+	if v > MaxPoints {
 		return 0, Invalid("amountMinor", "amount %d earns more points than the limit", spend.Minor)
 	}
-	return Points(v), nil
+	return v, nil
 }
 
 // String names the program for logs.

@@ -145,6 +145,9 @@ func (p *Program) points(amount int64, factors ...Multiplier) Points {
 			q.Add(q, big.NewInt(1))
 		}
 	}
+	if !q.IsInt64() || q.Int64() > int64(MaxPoints) {
+		q.SetInt64(int64(MaxPoints) + 1) // saturate: callers refuse anything above MaxPoints
+	}
 	v := Points(q.Int64())
 	if neg {
 		v = -v
