@@ -98,6 +98,19 @@ func (rt *router) serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest) 
 	}
 	h := rt.handlers[match.Operation]
 	req := &request{ev: ev, params: params, id: id, log: log.With("operation", match.Operation)}
+	// The route's authorization, once for every handler: API Gateway
+	// verified the token or the signature; this refuses an event without
+	// the identity it must carry.
+	var authErr error
+	switch match.Auth {
+	case AuthJWT:
+		_, authErr = req.member()
+	case AuthIAM:
+		_, authErr = req.admin()
+	}
+	if authErr != nil {
+		return errorResponse(req.log, id, authErr), nil
+	}
 	status, body, err := h(ctx, req)
 	if err != nil {
 		return errorResponse(req.log, id, err), nil
