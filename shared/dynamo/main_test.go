@@ -2,16 +2,15 @@ package dynamo_test
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/loyalty-functions/loyalty/shared/dynamo"
+	"github.com/loyalty-functions/loyalty/shared/dynamo/dynamotest"
 	"github.com/loyalty-functions/loyalty/shared/dynamolocal"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
 )
@@ -22,15 +21,10 @@ func TestMain(m *testing.M) {
 	os.Exit(dynamolocal.RunTests(m, func(s *dynamolocal.Server) { db = s.Client() }))
 }
 
-var tableSeq atomic.Int64
-
 // newTable creates a fresh table from the shared schema and returns its name.
 func newTable(tb testing.TB) string {
 	tb.Helper()
-	name := fmt.Sprintf("loyalty-test-%d-%d", time.Now().UnixNano(), tableSeq.Add(1))
-	if _, err := db.CreateTable(context.Background(), dynamo.Schema.CreateTableInput(name)); err != nil {
-		tb.Fatalf("create table %s: %v", name, err)
-	}
+	name := dynamotest.NewTable(tb, db, "loyalty-test")
 	return name
 }
 

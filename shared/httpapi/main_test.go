@@ -3,21 +3,19 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/loyalty-functions/loyalty/events/partner"
 	"github.com/loyalty-functions/loyalty/shared/dynamo"
+	"github.com/loyalty-functions/loyalty/shared/dynamo/dynamotest"
 	"github.com/loyalty-functions/loyalty/shared/dynamolocal"
 	"github.com/loyalty-functions/loyalty/shared/httpapi"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
@@ -29,8 +27,6 @@ func TestMain(m *testing.M) {
 	os.Exit(dynamolocal.RunTests(m, func(s *dynamolocal.Server) { db = s.Client() }))
 }
 
-var seq atomic.Int64
-
 type apis struct {
 	member *httpapi.MemberAPI
 	admin  *httpapi.AdminAPI
@@ -39,10 +35,7 @@ type apis struct {
 
 func newAPIs(tb testing.TB) apis {
 	tb.Helper()
-	name := fmt.Sprintf("api-test-%d-%d", time.Now().UnixNano(), seq.Add(1))
-	if _, err := db.CreateTable(context.Background(), dynamo.Schema.CreateTableInput(name)); err != nil {
-		tb.Fatalf("create table: %v", err)
-	}
+	name := dynamotest.NewTable(tb, db, "api-test")
 	p := &loyalty.Program{Version: 1, ID: "t", Currency: "EUR", Timezone: "Europe/Berlin",
 		Earn:   loyalty.EarnRate{Points: 1, PerMinor: 100, Rounding: loyalty.RoundDown},
 		Expiry: loyalty.ExpiryPolicy{Months: 12, EndOfMonth: true}, Refund: loyalty.RefundNegative,

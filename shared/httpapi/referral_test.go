@@ -13,6 +13,7 @@ import (
 
 	"github.com/loyalty-functions/loyalty/shared/config"
 	"github.com/loyalty-functions/loyalty/shared/dynamo"
+	"github.com/loyalty-functions/loyalty/shared/dynamo/dynamotest"
 	"github.com/loyalty-functions/loyalty/shared/httpapi"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
 )
@@ -42,10 +43,7 @@ var reviewNow = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 
 func newReviewAPIs(tb testing.TB) apis {
 	tb.Helper()
-	name := fmt.Sprintf("review-test-%d-%d", time.Now().UnixNano(), seq.Add(1))
-	if _, err := db.CreateTable(context.Background(), dynamo.Schema.CreateTableInput(name)); err != nil {
-		tb.Fatalf("create table: %v", err)
-	}
+	name := dynamotest.NewTable(tb, db, "review-test")
 	p, err := config.ParseProgram("review.json", []byte(reviewProgram))
 	if err != nil {
 		tb.Fatal(err)

@@ -8,13 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/loyalty-functions/loyalty/shared/dynamo"
+	"github.com/loyalty-functions/loyalty/shared/dynamo/dynamotest"
 	"github.com/loyalty-functions/loyalty/shared/dynamolocal"
 	"github.com/loyalty-functions/loyalty/shared/ingest"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
@@ -72,15 +72,10 @@ func localSQS(tb testing.TB) *sqslocal.Server {
 	return sqsServer
 }
 
-var tableSeq atomic.Int64
-
 // newTable creates a fresh table from the shared schema and returns its name.
 func newTable(tb testing.TB, db *dynamodb.Client) string {
 	tb.Helper()
-	name := fmt.Sprintf("ingest-test-%d-%d", time.Now().UnixNano(), tableSeq.Add(1))
-	if _, err := db.CreateTable(context.Background(), dynamo.Schema.CreateTableInput(name)); err != nil {
-		tb.Fatalf("create table %s: %v", name, err)
-	}
+	name := dynamotest.NewTable(tb, db, "ingest-test")
 	return name
 }
 

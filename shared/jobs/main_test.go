@@ -3,10 +3,8 @@ package jobs_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,6 +12,7 @@ import (
 
 	"github.com/loyalty-functions/loyalty/events/domain"
 	"github.com/loyalty-functions/loyalty/shared/dynamo"
+	"github.com/loyalty-functions/loyalty/shared/dynamo/dynamotest"
 	"github.com/loyalty-functions/loyalty/shared/dynamolocal"
 	"github.com/loyalty-functions/loyalty/shared/jobs"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
@@ -24,8 +23,6 @@ var db *dynamodb.Client
 func TestMain(m *testing.M) {
 	os.Exit(dynamolocal.RunTests(m, func(s *dynamolocal.Server) { db = s.Client() }))
 }
-
-var seq atomic.Int64
 
 // clock is a settable clock.
 type clock struct {
@@ -101,10 +98,7 @@ type env struct {
 
 func newEnv(tb testing.TB, cfg jobs.Config) *env {
 	tb.Helper()
-	name := fmt.Sprintf("jobs-test-%d-%d", time.Now().UnixNano(), seq.Add(1))
-	if _, err := db.CreateTable(context.Background(), dynamo.Schema.CreateTableInput(name)); err != nil {
-		tb.Fatalf("create table: %v", err)
-	}
+	name := dynamotest.NewTable(tb, db, "jobs-test")
 	e := &env{table: name, store: dynamo.New(db, name), clock: &clock{now: time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)}, sink: &sink{}}
 	prog := testProgram(tb)
 	e.svc = &loyalty.Service{Store: e.store, Program: prog, Clock: e.clock}

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/loyalty-functions/loyalty/shared/dynamo"
+	"github.com/loyalty-functions/loyalty/shared/dynamo/dynamotest"
 	"github.com/loyalty-functions/loyalty/shared/dynamolocal"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
 	"github.com/loyalty-functions/loyalty/shared/replay"
@@ -57,10 +58,7 @@ type fixture struct {
 func newFixture(tb testing.TB) fixture {
 	tb.Helper()
 	ctx := context.Background()
-	name := fmt.Sprintf("replay-test-%d", time.Now().UnixNano())
-	if _, err := db.Client().CreateTable(ctx, dynamo.Schema.CreateTableInput(name)); err != nil {
-		tb.Fatalf("create table: %v", err)
-	}
+	name := dynamotest.NewTable(tb, db.Client(), "replay-test")
 	qname := queues.NewQueueName(tb.Name())
 	url, dlq, err := queues.CreateQueueWithDLQ(ctx, qname, 1, time.Second)
 	if err != nil {
