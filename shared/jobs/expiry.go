@@ -18,6 +18,9 @@ import (
 // goes out from the outbox on the next run). The account is read only when
 // the index's copy of the lots is out of date.
 func (j *Jobs) ExpirePoints(ctx context.Context, req Request) (*Report, error) {
+	if err := j.checkDay(ExpirePoints, req); err != nil {
+		return nil, err
+	}
 	rep := &Report{Job: ExpirePoints}
 	handle := func(ctx context.Context, stop time.Time, hits []loyalty.IndexHit) error {
 		var (

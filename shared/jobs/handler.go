@@ -15,7 +15,8 @@ import (
 
 // Detail is the detail of the scheduled event that starts a job. The
 // EventBridge Scheduler schedule sends it (infra sets it as the target's
-// input, in the EventBridge event shape); every field is optional.
+// input, in the EventBridge event shape); an EventBridge rule's scheduled
+// event sends an empty one. Every field is optional.
 type Detail struct {
 	// Job names the job the schedule means; a mismatch is refused, so a
 	// schedule wired to the wrong function does nothing.
@@ -26,6 +27,31 @@ type Detail struct {
 	// Shards limits the run to some shards ("0-7"), to split a large day
 	// over several schedules or invocations.
 	Shards string `json:"shards,omitempty"`
+	// Attempt is the scheduler's attempt number (1 for the first delivery,
+	// more for its retries), filled in from <aws.scheduler.attempt-number>;
+	// it is logged, it changes nothing in the run.
+	Attempt Attempt `json:"attempt,omitempty"`
+}
+
+// Attempt is an attempt number as the scheduler substitutes it: inside a
+// JSON string ("2") in the input infra writes, or as a bare number.
+type Attempt int
+
+// MarshalJSON writes the attempt as Scheduler fills it in: a string.
+func (a Attempt) MarshalJSON() ([]byte, error) { return json.Marshal(strconv.Itoa(int(a))) }
+
+// UnmarshalJSON takes "2" or 2; anything else is refused.
+func (a *Attempt) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		s = string(b) // not a string: the bare number
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return fmt.Errorf("attempt must be a whole number, got %s", b)
+	}
+	*a = Attempt(n)
+	return nil
 }
 
 // Handler is the Lambda handler of one job: it reads the day (the event's
@@ -38,12 +64,12 @@ func (j *Jobs) Handler(job string) func(ctx context.Context, ev events.EventBrid
 	run := map[string]func(context.Context, Request) (*Report, error){
 		ExpirePoints: j.ExpirePoints, SendReminders: j.SendReminders, WinBack: j.WinBack, TierReview: j.ReviewTiers}[job]
 	return func(ctx context.Context, ev events.EventBridgeEvent) (*Report, error) {
-		req, err := j.RequestOf(job, ev)
+		req, attempt, err := j.requestOf(job, ev)
 		if err != nil {
 			j.Log.Error("scheduled event refused", "job", job, "eventId", ev.ID, "error", err.Error())
 			return nil, err
 		}
-		j.Log.Info("job starts", "job", job, "day", req.Day, "shards", len(req.Shards), "eventId", ev.ID, "scheduledAt", ev.Time)
+		j.Log.Info("job starts", "job", job, "day", req.Day, "shards", len(req.Shards), "eventId", ev.ID, "scheduledAt", ev.Time, "attempt", attempt)
 		rep, err := run(ctx, req)
 		if rep != nil {
 			counts := map[string]int64{"MembersChanged": int64(rep.Changed)}
@@ -58,38 +84,46 @@ func (j *Jobs) Handler(job string) func(ctx context.Context, ev events.EventBrid
 	}
 }
 
-// RequestOf reads a job's request from its scheduled event.
+// RequestOf reads a job's request from its scheduled event: the input an
+// EventBridge Scheduler schedule sends (infra's, with the context attributes
+// filled in) or an EventBridge rule's scheduled event. Errors: invalid
+// (final) for a malformed detail.
 func (j *Jobs) RequestOf(job string, ev events.EventBridgeEvent) (Request, error) {
+	req, _, err := j.requestOf(job, ev)
+	return req, err
+}
+
+func (j *Jobs) requestOf(job string, ev events.EventBridgeEvent) (Request, Attempt, error) {
 	var d Detail
 	if raw := bytes.TrimSpace(ev.Detail); len(raw) > 0 && string(raw) != "null" {
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&d); err != nil {
-			return Request{}, loyalty.Invalid("detail", "the scheduled event's detail is not a job detail: %v", err)
+			return Request{}, 0, loyalty.Invalid("detail", "the scheduled event's detail is not a job detail: %v", err)
 		}
 	}
 	if d.Job != "" && d.Job != job {
-		return Request{}, loyalty.Invalid("detail.job", "this function runs %s, the event is for %s", job, d.Job)
+		return Request{}, 0, loyalty.Invalid("detail.job", "this function runs %s, the event is for %s", job, d.Job)
 	}
 	req := Request{}
 	switch {
 	case d.Day != "":
 		day, err := loyalty.ParseDate(d.Day)
 		if err != nil {
-			return Request{}, loyalty.Invalid("detail.day", "%v", err)
+			return Request{}, 0, loyalty.Invalid("detail.day", "%v", err)
 		}
 		req.Day = day
 	case !ev.Time.IsZero():
 		req.Day = j.Service.Program.Today(ev.Time)
 	default:
-		return Request{}, loyalty.Invalid("time", "the scheduled event has no time and no detail.day")
+		return Request{}, 0, loyalty.Invalid("time", "the scheduled event has no time and no detail.day")
 	}
 	shards, err := ParseShards(d.Shards, j.Config.Shards)
 	if err != nil {
-		return Request{}, err
+		return Request{}, 0, err
 	}
 	req.Shards = shards
-	return req, nil
+	return req, d.Attempt, nil
 }
 
 // String names a request in logs.

@@ -26,6 +26,9 @@ import (
 // The LookbackDays before req.Day are covered too, as long as their
 // occasion is still ahead.
 func (j *Jobs) SendReminders(ctx context.Context, req Request) (*Report, error) {
+	if err := j.checkDay(SendReminders, req); err != nil {
+		return nil, err
+	}
 	prog := j.Service.Program
 	pol := prog.EngagementRules().Reminders
 	rep := &Report{Job: SendReminders}

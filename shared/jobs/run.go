@@ -162,6 +162,19 @@ type pageFunc func(ctx context.Context, stop time.Time, hits []loyalty.IndexHit)
 // errStopped says a run stopped before the deadline; the next run resumes.
 var errStopped = errors.New("stopped before the deadline")
 
+// checkDay refuses a run for a day after today in the program's timezone:
+// a job works on what is due up to its day, so a run dated ahead would
+// expire lots that are still valid, remind of occasions not yet near and
+// downgrade tiers before their cycle ends. Nothing is read or written first.
+// Errors: invalid (final) for a day after today.
+func (j *Jobs) checkDay(job string, req Request) error {
+	today := j.Service.Program.Today(j.Service.Clock.Now())
+	if today.Before(req.Day) {
+		return loyalty.Invalid("day", "%s cannot run for %s: it is after today (%s in %s)", job, req.Day, today, j.Service.Program.Location())
+	}
+	return nil
+}
+
 // shardsOf is the request's shards, all of them by default.
 func (j *Jobs) shardsOf(req Request) []int {
 	if len(req.Shards) > 0 {

@@ -26,6 +26,9 @@ type reviewIndex interface {
 // so a rerun replays. A change of tier is a tier_changed notification and a
 // member.tier_changed.v1 event.
 func (j *Jobs) ReviewTiers(ctx context.Context, req Request) (*Report, error) {
+	if err := j.checkDay(TierReview, req); err != nil {
+		return nil, err
+	}
 	idx, ok := j.Store.(reviewIndex)
 	if !ok {
 		return nil, fmt.Errorf("tier review: the store has no review index")

@@ -21,6 +21,9 @@ import (
 // recency crossed it by time passing. The LookbackDays widen both windows so
 // that a missed weekly run is caught up.
 func (j *Jobs) WinBack(ctx context.Context, req Request) (*Report, error) {
+	if err := j.checkDay(WinBack, req); err != nil {
+		return nil, err
+	}
 	rep := &Report{Job: WinBack}
 	e := j.Service.Program.EngagementRules()
 	span := 7 + j.Config.LookbackDays

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -149,7 +150,7 @@ func TestFastForward(t *testing.T) {
 	}
 	var detail jobs.Detail
 	json.Unmarshal(fakes[jobs.WinBack].payloads[0].Detail, &detail)
-	if p := fakes[jobs.WinBack].payloads[0]; p.DetailType != "Scheduled Event" || p.Source != "aws.scheduler" || detail.Job != jobs.WinBack {
+	if p := fakes[jobs.WinBack].payloads[0]; p.DetailType != "Scheduled Event" || p.Source != "aws.scheduler" || detail.Job != jobs.WinBack || !strings.Contains(string(p.Detail), `"attempt":"1"`) {
 		t.Errorf("payload: got %+v (detail %+v), want a Scheduled Event for win-back", p, detail)
 	}
 }
@@ -170,7 +171,7 @@ func TestRunJobNow(t *testing.T) {
 	}
 	var d jobs.Detail
 	json.Unmarshal(fakes[jobs.ExpirePoints].payloads[0].Detail, &d)
-	if d != (jobs.Detail{Job: "expire-points", Day: "2026-04-01", Shards: "0-7"}) {
+	if d != (jobs.Detail{Job: "expire-points", Day: "2026-04-01", Shards: "0-7", Attempt: 1}) {
 		t.Errorf("detail: got %+v", d)
 	}
 	if status, _ := post("/jobs/no-such-job"); status != 404 {

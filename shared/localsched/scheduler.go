@@ -34,10 +34,11 @@ type Scheduler struct {
 	loc  *time.Location
 	logf func(format string, args ...any)
 
-	mu   sync.Mutex // one invocation of a job at a time, as a Lambda with reserved concurrency 1
-	cron *cron.Cron
-	stop context.CancelFunc
-	done chan struct{}
+	mu     sync.Mutex // one invocation of a job at a time, as a Lambda with reserved concurrency 1
+	cronMu sync.Mutex // guards cron: a fast-forward starts it when it reaches today
+	cron   *cron.Cron
+	stop   context.CancelFunc
+	done   chan struct{}
 }
 
 // NewScheduler schedules jobs in loc (the program's timezone).
@@ -72,6 +73,9 @@ func JobsFromSchedules(functions map[string]Invoker) []Job {
 func Payload(job string, at time.Time, detail jobs.Detail) ([]byte, error) {
 	if detail.Job == "" {
 		detail.Job = job
+	}
+	if detail.Attempt == 0 {
+		detail.Attempt = 1 // Scheduler's first delivery
 	}
 	d, err := json.Marshal(detail)
 	if err != nil {
@@ -110,6 +114,8 @@ var ErrUnknownJob = fmt.Errorf("no such job")
 
 // Start runs the jobs on their schedules in real time until Stop.
 func (s *Scheduler) Start() {
+	s.cronMu.Lock()
+	defer s.cronMu.Unlock()
 	s.cron = cron.New(cron.WithLocation(s.loc))
 	for _, j := range s.list {
 		s.cron.AddFunc(j.Spec, func() {
@@ -120,22 +126,31 @@ func (s *Scheduler) Start() {
 	s.logf("local scheduler: %d jobs on their schedules (%s)", len(s.list), s.loc)
 }
 
-// FastForward runs the schedules of simulated days, one day per every of
-// real time, from the day of from: each job runs with the payload of its
+// FastForward replays the schedules of past days, one simulated day per
+// every of real time, from the day of from up to now, then goes on with the
+// schedules in real time (Start). Each job runs with the payload of its
 // simulated time, so the functions work on that day (their ledger entries
-// still carry the real time). It stops with Stop.
+// still carry the real time). It never runs a day ahead: the jobs refuse a
+// day after today, as they do on AWS. It stops with Stop.
 func (s *Scheduler) FastForward(from time.Time, every time.Duration) {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stop, s.done = cancel, make(chan struct{})
 	y, m, d := from.In(s.loc).Date()
 	sim := time.Date(y, m, d, 0, 0, 0, 0, s.loc)
-	s.logf("local scheduler: fast-forward from %s, one day every %s", sim.Format("2006-01-02"), every)
+	s.logf("local scheduler: fast-forward from %s to today, one day every %s", sim.Format("2006-01-02"), every)
 	go func() {
 		defer close(s.done)
 		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
-			next := sim.AddDate(0, 0, 1)
+			next, now := sim.AddDate(0, 0, 1), time.Now()
+			if next.After(now) {
+				s.runBetween(ctx, sim, now)
+				if ctx.Err() == nil {
+					s.Start()
+				}
+				return
+			}
 			s.runBetween(ctx, sim, next)
 			sim = next
 			select {
@@ -175,12 +190,14 @@ func (s *Scheduler) runBetween(ctx context.Context, from, to time.Time) {
 
 // Stop stops the schedules and waits for a fast-forward in progress.
 func (s *Scheduler) Stop() {
-	if s.cron != nil {
-		<-s.cron.Stop().Done()
-	}
 	if s.stop != nil {
 		s.stop()
 		<-s.done
+	}
+	s.cronMu.Lock()
+	defer s.cronMu.Unlock()
+	if s.cron != nil {
+		<-s.cron.Stop().Done()
 	}
 }
 

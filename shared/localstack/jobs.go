@@ -31,9 +31,13 @@ type JobOptions struct {
 	// program's timezone). Without it they run only when asked: loyaltyctl
 	// job NAME, or POST /jobs/NAME on the jobs address.
 	Schedules bool
-	// FastForward, with Schedules, runs one simulated day of schedules per
-	// FastForward of real time, starting today.
+	// FastForward, with Schedules, replays one past day of schedules per
+	// FastForward of real time, from FastForwardFrom up to now, then goes on
+	// in real time. It never runs ahead of today: the jobs refuse that.
 	FastForward time.Duration
+	// FastForwardFrom is the first day a fast-forward replays; default 7
+	// days ago.
+	FastForwardFrom time.Time
 	// Addr is the local EventBridge endpoint and job control API; default
 	// 127.0.0.1:3001, or a free port when the HTTP API's port is 0.
 	Addr string
@@ -92,7 +96,11 @@ func (st *Stack) startJobs(ctx context.Context, root, binDir string, env map[str
 	srv.Attach(st.jobs.sched)
 	switch {
 	case opts.Jobs.Schedules && opts.Jobs.FastForward > 0:
-		st.jobs.sched.FastForward(time.Now(), opts.Jobs.FastForward)
+		from := opts.Jobs.FastForwardFrom
+		if from.IsZero() {
+			from = time.Now().AddDate(0, 0, -7)
+		}
+		st.jobs.sched.FastForward(from, opts.Jobs.FastForward)
 	case opts.Jobs.Schedules:
 		st.jobs.sched.Start()
 	}

@@ -17,7 +17,18 @@ import (
 func jobFlags(fs *flag.FlagSet) *localstack.JobOptions {
 	o := &localstack.JobOptions{}
 	fs.BoolVar(&o.Schedules, "schedules", true, "run the jobs on their schedules (program timezone); false: only when asked (loyaltyctl job)")
-	fs.DurationVar(&o.FastForward, "fast-forward", 0, "with -schedules: run one simulated day of schedules per this much real time (e.g. 1m), from today")
+	fs.DurationVar(&o.FastForward, "fast-forward", 0, "with -schedules: replay one past day of schedules per this much real time (e.g. 1m), from -fast-forward-from up to today, then run in real time")
+	fs.Func("fast-forward-from", "the first day -fast-forward replays (YYYY-MM-DD, program timezone); default 7 days ago", func(s string) error {
+		t, err := time.Parse(time.DateOnly, s)
+		if err != nil {
+			return fmt.Errorf("want YYYY-MM-DD: %w", err)
+		}
+		if t.After(time.Now()) {
+			return errors.New("a fast-forward replays past days: the jobs refuse a day after today")
+		}
+		o.FastForwardFrom = t
+		return nil
+	})
 	fs.StringVar(&o.Addr, "jobs-addr", localstack.DefaultJobsAddr, "address of the local EventBridge and job control API (loopback only)")
 	return o
 }
@@ -25,7 +36,7 @@ func jobFlags(fs *flag.FlagSet) *localstack.JobOptions {
 func jobsMode(o localstack.JobOptions) string {
 	switch {
 	case o.Schedules && o.FastForward > 0:
-		return fmt.Sprintf("fast-forward: one day every %s", o.FastForward)
+		return fmt.Sprintf("fast-forward: one past day every %s up to today, then on their schedules", o.FastForward)
 	case o.Schedules:
 		return "on their schedules"
 	}

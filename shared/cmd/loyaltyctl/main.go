@@ -1,7 +1,7 @@
 // Command loyaltyctl is the developer and ops tool of the local stack:
 //
 //	loyaltyctl run [-addr 127.0.0.1:3000]      run the local stack until Ctrl-C
-//	    [-schedules=true] [-fast-forward 1m]    the jobs on their schedules; one simulated day per minute
+//	    [-schedules=true] [-fast-forward 1m]    the jobs on their schedules; replay one past day per minute up to today
 //	loyaltyctl job NAME [-date YYYY-MM-DD]     run expire-points, send-reminders or win-back now (job.go)
 //	loyaltyctl token [-member ID] [-ttl 1h]    print a development JWT for a member
 //	loyaltyctl admin METHOD PATH [BODY]        call an admin route, SigV4-signed with the local admin key
