@@ -38,8 +38,15 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("program file: %w", err)
 	}
-	// The schedules run in the program's timezone, whatever the context says.
+	// The schedules run in the program's timezone, whatever the context says;
+	// each partner of the program gets its queue, open to its senders only.
 	cfg.Timezone = program.Timezone
+	for _, p := range program.Partners {
+		cfg.Partners = append(cfg.Partners, stacks.Partner{ID: p.ID, Senders: p.Senders})
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
 	if missing := stacks.MissingBootstraps(cfg.DistDir, stacks.Functions); len(missing) > 0 {
 		return fmt.Errorf("missing %v: build the functions first (make build), or point -c distDir=... at a folder holding <function>/bootstrap", missing)
 	}

@@ -1,10 +1,11 @@
-// Command ingest is the Lambda behind the partner queue (SQS event source
-// mapping with ReportBatchItemFailures). It only wires: configuration,
-// clients and the handler of package ingest.
+// Command ingest is the Lambda behind the partner queues (one SQS event
+// source mapping per partner's queue, with ReportBatchItemFailures). It only
+// wires: configuration, clients and the handler of package ingest.
 //
-// Environment: TABLE_NAME, PROGRAM_FILE, STAGE, LOG_LEVEL, DYNAMODB_ENDPOINT
-// (see package config) and REFUND_WAIT_RECEIVES (default 4; keep it below the
-// queue's maxReceiveCount).
+// Environment: TABLE_NAME, PROGRAM_FILE, STAGE (it names the partner queues,
+// from which the handler knows each message's sender), LOG_LEVEL,
+// DYNAMODB_ENDPOINT (see package config) and REFUND_WAIT_RECEIVES (default 4;
+// keep it below the queues' maxReceiveCount).
 //
 // It imports only what it wires (config, dynamo, ingest, loyalty and the
 // Lambda runtime); behaviour belongs in package ingest, where it is tested.

@@ -21,6 +21,7 @@ import (
 	"github.com/loyalty-functions/loyalty/shared/dynamo"
 	"github.com/loyalty-functions/loyalty/shared/dynamolocal"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
+	"github.com/loyalty-functions/loyalty/shared/partnerqueue"
 	"github.com/loyalty-functions/loyalty/shared/runtimeapi"
 	"github.com/loyalty-functions/loyalty/shared/sqslocal"
 )
@@ -111,10 +112,17 @@ func TestBinaryThroughTheLocalQueue(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = srv.Stop(context.Background()) })
 	client := srv.Client()
-	name := srv.NewQueueName("partner")
-	queueURL, dlqURL, err := srv.CreateQueueWithDLQ(ctx, name, 5, time.Second)
-	if err != nil {
-		t.Fatal(err)
+	// A queue per partner, named as infra names them for the stage the
+	// binary runs in: the binary knows the sender from the queue.
+	partners := []string{"demo-coffee-berlin", "demo-webshop"}
+	queueURLs := map[string]string{}
+	var dlqURLs []string
+	for _, p := range partners {
+		q, dlq, err := srv.CreateQueueWithDLQ(ctx, partnerqueue.Name("e2e", p), 5, time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		queueURLs[p], dlqURLs = q, append(dlqURLs, dlq)
 	}
 
 	invoke := func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
@@ -130,17 +138,26 @@ func TestBinaryThroughTheLocalQueue(t *testing.T) {
 		return resp, json.Unmarshal(out, &resp)
 	}
 	pctx, stopPolling := context.WithCancel(ctx)
-	polled := make(chan error, 1)
-	go func() {
-		polled <- sqslocal.Poll(pctx, client, sqslocal.PollerConfig{QueueURL: queueURL, QueueARN: srv.QueueARN(name), BatchSize: 10,
-			Concurrency: 2, WaitTime: time.Second, Timeout: 30 * time.Second, Logf: t.Logf}, invoke)
-	}()
-	t.Cleanup(func() { stopPolling(); <-polled })
+	polled := make(chan error, len(partners))
+	for _, p := range partners {
+		go func() {
+			polled <- sqslocal.Poll(pctx, client, sqslocal.PollerConfig{QueueURL: queueURLs[p], QueueARN: srv.QueueARN(partnerqueue.Name("e2e", p)), BatchSize: 10,
+				Concurrency: 2, WaitTime: time.Second, Timeout: 30 * time.Second, Logf: t.Logf}, invoke)
+		}()
+	}
+	t.Cleanup(func() {
+		stopPolling()
+		for range partners {
+			<-polled
+		}
+	})
 
-	send := func(bodies ...string) []string {
+	// sendTo sends bodies to a partner's queue; send to the queue of the
+	// partner each body names (the first partner's when it names none).
+	sendTo := func(partner string, bodies ...string) []string {
 		var ids []string
 		for _, b := range bodies {
-			out, err := client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(queueURL), MessageBody: aws.String(b)})
+			out, err := client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(queueURLs[partner]), MessageBody: aws.String(b)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -148,13 +165,33 @@ func TestBinaryThroughTheLocalQueue(t *testing.T) {
 		}
 		return ids
 	}
+	send := func(bodies ...string) []string {
+		var ids []string
+		for _, b := range bodies {
+			var named struct {
+				PartnerID string `json:"partnerId"`
+			}
+			if json.Unmarshal([]byte(b), &named) != nil || queueURLs[named.PartnerID] == "" {
+				named.PartnerID = partners[0]
+			}
+			ids = append(ids, sendTo(named.PartnerID, b)...)
+		}
+		return ids
+	}
+	drainAll := func() {
+		for _, p := range partners {
+			drain(t, client, queueURLs[p])
+		}
+	}
 	coffee := sample(t, "purchase.completed", "coffee-with-lines.json")
 	send(coffee, sample(t, "purchase.completed", "webshop-utc.json"), sample(t, "purchase.completed", "total-only.json"), coffee)
 	bad := send(sample(t, "invalid", "truncated.txt"), sample(t, "invalid", "purchase-unknown-partner.json"))
-	drain(t, client, queueURL)
+	// demo-webshop's queue, demo-coffee-berlin's name: a forged purchase.
+	forged := sendTo("demo-webshop", strings.Replace(coffee, `"pos-7-000123"`, `"pos-7-forged"`, 1))[0]
+	drainAll()
 	orphan := send(sample(t, "purchase.refunded", "partial-by-lines.json"), sample(t, "purchase.refunded", "partial-by-amount.json"),
 		sample(t, "purchase.refunded", "repeat-of-lines.json"), sample(t, "invalid", "refund-of-unknown-purchase.json"))[3]
-	drain(t, client, queueURL)
+	drainAll()
 
 	store := dynamo.New(db.Client(), table)
 	for member, want := range map[string]loyalty.Points{"member-0001": 24 + 129 - 10 - 30, "member-0002": 9} {
@@ -163,15 +200,18 @@ func TestBinaryThroughTheLocalQueue(t *testing.T) {
 			t.Errorf("%s: got balance %d (%v), want %d", member, a.Balance, err, want)
 		}
 	}
-	for id, want := range map[string]loyalty.RejectReason{bad[0]: loyalty.RejectMalformedJSON, bad[1]: loyalty.RejectUnknownPartner, orphan: loyalty.RejectPurchaseNotFound} {
+	for id, want := range map[string]loyalty.RejectReason{bad[0]: loyalty.RejectMalformedJSON, bad[1]: loyalty.RejectUnknownPartner,
+		orphan: loyalty.RejectPurchaseNotFound, forged: loyalty.RejectPartnerMismatch} {
 		r, err := store.Rejection(ctx, id)
 		if err != nil || r.Reason != want || r.Body == "" {
 			t.Errorf("message %s: got %+v (%v), want a rejection %s with its body", id, r, err, want)
 		}
 	}
-	out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(dlqURL), MaxNumberOfMessages: 10})
-	if err != nil || len(out.Messages) != 0 {
-		t.Errorf("DLQ: got %d messages (%v), want none", len(out.Messages), err)
+	for _, dlq := range dlqURLs {
+		out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(dlq), MaxNumberOfMessages: 10})
+		if err != nil || len(out.Messages) != 0 {
+			t.Errorf("DLQ %s: got %d messages (%v), want none", dlq, len(out.Messages), err)
+		}
 	}
 	rep, err := store.Audit(ctx, 2)
 	if err != nil || len(rep.Problems) != 0 {

@@ -19,9 +19,10 @@ type Config struct {
 	// Stage names the deployment (dev, prod, ...). It is part of the stack
 	// names and the dimension of the business metrics.
 	Stage string
-	// PartnerAccounts are the AWS account ids allowed to send to the
-	// partner queue.
-	PartnerAccounts []string
+	// Partners are the program file's partners and their senders: each
+	// gets a queue only its senders may send to. main.go sets them from the
+	// program file, which is where a partner is onboarded.
+	Partners []Partner
 	// ProgramFile is the program rules file the Makefile copies beside each
 	// bootstrap; functions read it by its base name (env PROGRAM_FILE).
 	ProgramFile string
@@ -41,7 +42,9 @@ type Config struct {
 
 // Context keys read by ConfigFromContext.
 const (
-	CtxStage           = "stage"
+	CtxStage = "stage"
+	// CtxPartnerAccounts is refused: partners and their senders moved to
+	// the program file (partners[].senders).
 	CtxPartnerAccounts = "partnerAccounts"
 	CtxProgramFile     = "programFile"
 	CtxAlarmEmail      = "alarmEmail"
@@ -55,19 +58,18 @@ const (
 // DefaultConfig is what a deployment gets when the context says nothing.
 func DefaultConfig() Config {
 	return Config{
-		Stage:           "dev",
-		PartnerAccounts: []string{},
-		ProgramFile:     "program.json",
-		Timezone:        "Europe/Berlin",
-		DistDir:         "dist",
-		CorsOrigins:     []string{"http://localhost:3000"},
-		LogLevel:        "INFO",
+		Stage:       "dev",
+		ProgramFile: "program.json",
+		Timezone:    "Europe/Berlin",
+		DistDir:     "dist",
+		CorsOrigins: []string{"http://localhost:3000"},
+		LogLevel:    "INFO",
 	}
 }
 
 // ConfigFromContext reads the configuration from the CDK context of node,
 // starting from DefaultConfig, and validates it. Lists may be JSON arrays
-// (cdk.json) or comma-separated strings (`-c partnerAccounts=111...,222...`).
+// (cdk.json) or comma-separated strings (`-c corsOrigins=https://a,https://b`).
 func ConfigFromContext(node constructs.Node) (Config, error) {
 	cfg := DefaultConfig()
 	str := func(key string, dst *string) error {
@@ -94,9 +96,11 @@ func ConfigFromContext(node constructs.Node) (Config, error) {
 		*dst = got
 		return nil
 	}
+	if v := node.TryGetContext(ptr(CtxPartnerAccounts)); v != nil {
+		return Config{}, fmt.Errorf("context %s: partners and the AWS principals that may send for them are in the program file now (partners[].senders); remove %s from cdk.json or -c", CtxPartnerAccounts, CtxPartnerAccounts)
+	}
 	for _, err := range []error{
 		str(CtxStage, &cfg.Stage),
-		list(CtxPartnerAccounts, &cfg.PartnerAccounts),
 		str(CtxProgramFile, &cfg.ProgramFile),
 		str(CtxAlarmEmail, &cfg.AlarmEmail),
 		str(CtxTimezone, &cfg.Timezone),
@@ -150,6 +154,7 @@ func stringList(v any) ([]string, error) {
 var (
 	stagePattern      = regexp.MustCompile(`^[a-z][a-z0-9-]{0,15}$`)
 	accountPattern    = regexp.MustCompile(`^[0-9]{12}$`)
+	senderARNPattern  = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/-]+$`)
 	userPoolIDPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]_[0-9a-zA-Z]+$`)
 	emailPattern      = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
 	originPattern     = regexp.MustCompile(`^https?://[^/\s*]+$`)
@@ -163,9 +168,11 @@ func (c Config) Validate() error {
 	if !stagePattern.MatchString(c.Stage) {
 		return fmt.Errorf("stage: got %q, want lower-case letters, digits and '-', starting with a letter, at most 16", c.Stage)
 	}
-	for _, a := range c.PartnerAccounts {
-		if !accountPattern.MatchString(a) {
-			return fmt.Errorf("partnerAccounts: got %q, want a 12-digit AWS account id", a)
+	for _, p := range c.Partners {
+		for _, s := range p.Senders {
+			if !accountPattern.MatchString(s) && !senderARNPattern.MatchString(s) {
+				return fmt.Errorf("partner %s: sender %q is not a 12-digit account id or an IAM role or user ARN", p.ID, s)
+			}
 		}
 	}
 	if b := filepath.Base(c.ProgramFile); c.ProgramFile == "" || b == "." || b == ".." || b == string(filepath.Separator) {
@@ -199,3 +206,5 @@ func (c Config) Validate() error {
 
 // ProgramFileName is the name functions open beside their bootstrap.
 func (c Config) ProgramFileName() string { return filepath.Base(c.ProgramFile) }
+
+func ptr(s string) *string { return &s }

@@ -19,22 +19,22 @@ func TestConfigFromContext(t *testing.T) {
 		{name: "defaults", context: nil, check: func(c stacks.Config) string {
 			d := stacks.DefaultConfig()
 			if c.Stage != "dev" || c.Timezone != "Europe/Berlin" || c.DistDir != "dist" || c.ProgramFile != "program.json" ||
-				len(c.PartnerAccounts) != 0 || strings.Join(c.CorsOrigins, ",") != strings.Join(d.CorsOrigins, ",") {
+				len(c.Partners) != 0 || strings.Join(c.CorsOrigins, ",") != strings.Join(d.CorsOrigins, ",") {
 				return "defaults differ"
 			}
 			return ""
 		}},
-		{name: "list from cdk.json", context: map[string]any{"partnerAccounts": []any{"111111111111", "222222222222"}},
+		{name: "list from cdk.json", context: map[string]any{"corsOrigins": []any{"https://a.example.com", "https://b.example.com"}},
 			check: func(c stacks.Config) string {
-				if strings.Join(c.PartnerAccounts, ",") != "111111111111,222222222222" {
-					return strings.Join(c.PartnerAccounts, ",")
+				if strings.Join(c.CorsOrigins, ",") != "https://a.example.com,https://b.example.com" {
+					return strings.Join(c.CorsOrigins, ",")
 				}
 				return ""
 			}},
-		{name: "list from -c", context: map[string]any{"partnerAccounts": "111111111111, 222222222222"},
+		{name: "list from -c", context: map[string]any{"corsOrigins": "https://a.example.com, https://b.example.com"},
 			check: func(c stacks.Config) string {
-				if strings.Join(c.PartnerAccounts, ",") != "111111111111,222222222222" {
-					return strings.Join(c.PartnerAccounts, ",")
+				if strings.Join(c.CorsOrigins, ",") != "https://a.example.com,https://b.example.com" {
+					return strings.Join(c.CorsOrigins, ",")
 				}
 				return ""
 			}},
@@ -45,7 +45,9 @@ func TestConfigFromContext(t *testing.T) {
 				}
 				return ""
 			}},
-		{name: "bad account", context: map[string]any{"partnerAccounts": "12345"}, wantErr: "partnerAccounts"},
+		// Partners and their senders are onboarded in the program file; the
+		// old context key is refused, never silently ignored.
+		{name: "partner accounts in context", context: map[string]any{"partnerAccounts": "111111111111"}, wantErr: "context partnerAccounts"},
 		{name: "bad timezone", context: map[string]any{"timezone": "Europe/Berln"}, wantErr: "timezone"},
 		{name: "bad stage", context: map[string]any{"stage": "Prod"}, wantErr: "stage"},
 		{name: "bad email", context: map[string]any{"alarmEmail": "ops"}, wantErr: "alarmEmail"},

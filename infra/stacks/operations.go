@@ -70,10 +70,13 @@ func newOperations(stack awscdk.Stack, cfg Config, st *StatefulStack, s *Service
 	maximum := &awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: fiveMinutes}
 
 	// Dead letters: a partner message or a job run that needs a human.
-	alarm("PartnerDLQDepthAlarm", "Partner messages failed 5 deliveries and wait in the partner DLQ for replay",
-		st.PartnerDLQ.MetricApproximateNumberOfMessagesVisible(maximum), 0)
-	alarm("PartnerBacklogAlarm", fmt.Sprintf("The oldest partner message is older than %d minutes: ingest is behind or failing", partnerBacklogAlarmSeconds/60),
-		st.PartnerQueue.MetricApproximateAgeOfOldestMessage(maximum), partnerBacklogAlarmSeconds)
+	for _, pq := range st.PartnerQueues {
+		id := partnerConstructID(pq.PartnerID)
+		alarm(id+"DLQDepthAlarm", "Messages of partner "+pq.PartnerID+" failed 5 deliveries and wait in its DLQ for replay",
+			pq.DLQ.MetricApproximateNumberOfMessagesVisible(maximum), 0)
+		alarm(id+"BacklogAlarm", fmt.Sprintf("The oldest message of partner %s is older than %d minutes: ingest is behind or failing", pq.PartnerID, partnerBacklogAlarmSeconds/60),
+			pq.Queue.MetricApproximateAgeOfOldestMessage(maximum), partnerBacklogAlarmSeconds)
+	}
 	for _, name := range sortedKeys(s.JobDLQs) {
 		alarm(constructID(name)+"DLQDepthAlarm", "A run of the "+name+" job could not start or failed after retries",
 			s.JobDLQs[name].MetricApproximateNumberOfMessagesVisible(maximum), 0)
@@ -107,7 +110,6 @@ func newDashboard(stack awscdk.Stack, cfg Config, st *StatefulStack, s *ServiceS
 		})
 	}
 	sum := &awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: fiveMinutes}
-	maximum := &awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: fiveMinutes}
 
 	var invocations, errors, durations []awscloudwatch.IMetric
 	for _, f := range fns {
@@ -119,8 +121,14 @@ func newDashboard(stack awscdk.Stack, cfg Config, st *StatefulStack, s *ServiceS
 			Statistic: jsii.String("p99"), Period: fiveMinutes, Label: jsii.String(f.Name),
 		}))
 	}
-	dlqs := []awscloudwatch.IMetric{st.PartnerDLQ.MetricApproximateNumberOfMessagesVisible(
-		&awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: fiveMinutes, Label: jsii.String("partner")})}
+	var dlqs, partnerQueues []awscloudwatch.IMetric
+	for _, pq := range st.PartnerQueues {
+		dlqs = append(dlqs, pq.DLQ.MetricApproximateNumberOfMessagesVisible(
+			&awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: fiveMinutes, Label: jsii.String(pq.PartnerID)}))
+		partnerQueues = append(partnerQueues,
+			pq.Queue.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: fiveMinutes, Label: jsii.String(pq.PartnerID + " visible")}),
+			pq.Queue.MetricApproximateAgeOfOldestMessage(&awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: fiveMinutes, Label: jsii.String(pq.PartnerID + " oldest (s)")}))
+	}
 	for _, name := range sortedKeys(s.JobDLQs) {
 		dlqs = append(dlqs, s.JobDLQs[name].MetricApproximateNumberOfMessagesVisible(
 			&awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: fiveMinutes, Label: jsii.String(name)}))
@@ -141,9 +149,7 @@ func newDashboard(stack awscdk.Stack, cfg Config, st *StatefulStack, s *ServiceS
 				graph("Rejected partner messages", businessMetric(cfg.Stage, MetricRejected)),
 			},
 			{
-				graph("Partner queue: visible and oldest (s)",
-					st.PartnerQueue.MetricApproximateNumberOfMessagesVisible(maximum),
-					st.PartnerQueue.MetricApproximateAgeOfOldestMessage(maximum)),
+				graph("Partner queues: visible and oldest (s)", partnerQueues...),
 				graph("Dead-letter queues (messages)", dlqs...),
 			},
 			{

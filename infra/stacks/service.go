@@ -99,13 +99,17 @@ func NewServiceStack(scope constructs.Construct, id string, props *ServiceStackP
 
 	s.API = newHTTPAPI(stack, cfg, st, routes, s.Functions)
 
+	// The ingest takes every partner's queue, each with its own mapping:
+	// the record's eventSourceARN then says which partner sent it.
 	for _, f := range FunctionsOfKind(fns, KindQueue) {
-		s.Functions[f.Name].AddEventSource(awslambdaeventsources.NewSqsEventSource(st.PartnerQueue, &awslambdaeventsources.SqsEventSourceProps{
-			BatchSize:               jsii.Number(ingestBatchSize),
-			MaxBatchingWindow:       awscdk.Duration_Seconds(jsii.Number(ingestBatchingWindowSec)),
-			ReportBatchItemFailures: jsii.Bool(true),
-			MaxConcurrency:          jsii.Number(ingestMaxConcurrency),
-		}))
+		for _, pq := range st.PartnerQueues {
+			s.Functions[f.Name].AddEventSource(awslambdaeventsources.NewSqsEventSource(pq.Queue, &awslambdaeventsources.SqsEventSourceProps{
+				BatchSize:               jsii.Number(ingestBatchSize),
+				MaxBatchingWindow:       awscdk.Duration_Seconds(jsii.Number(ingestBatchingWindowSec)),
+				ReportBatchItemFailures: jsii.Bool(true),
+				MaxConcurrency:          jsii.Number(ingestMaxConcurrency),
+			}))
+		}
 	}
 
 	for _, f := range FunctionsOfKind(fns, KindJob) {

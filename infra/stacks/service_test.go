@@ -1,6 +1,7 @@
 package stacks_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -87,13 +88,15 @@ func TestLogGroupsHaveRetention(t *testing.T) {
 func TestIngestReportsBatchItemFailures(t *testing.T) {
 	// GIVEN the service template
 	f := synth(t)
-	// WHEN we read the event source mapping of the partner queue
-	// THEN it reports batch item failures, batches and caps concurrency.
+	// WHEN we read the event source mappings of the partner queues
+	// THEN there is one per partner queue, into ingest, each reporting
+	// batch item failures, batching and capping concurrency.
 	// Intent: one bad message fails alone; the rest of its batch is not
 	// redelivered (and never counted twice), and a backlog cannot starve
-	// the APIs of concurrency or table capacity.
-	expect(t, "event source mapping", func() {
-		f.serviceTpl.HasResourceProperties(jsii.String("AWS::Lambda::EventSourceMapping"), map[string]any{
+	// the APIs of concurrency or table capacity. Every partner's queue is
+	// read, so no partner's messages wait forever.
+	expect(t, "event source mappings", func() {
+		f.serviceTpl.AllResourcesProperties(jsii.String("AWS::Lambda::EventSourceMapping"), map[string]any{
 			"FunctionName":                   map[string]any{"Ref": f.functionID(t, "ingest")},
 			"FunctionResponseTypes":          []any{"ReportBatchItemFailures"},
 			"BatchSize":                      10,
@@ -101,9 +104,14 @@ func TestIngestReportsBatchItemFailures(t *testing.T) {
 			"ScalingConfig":                  map[string]any{"MaximumConcurrency": 5},
 		})
 	})
-	expect(t, "one event source mapping", func() {
-		f.serviceTpl.ResourceCountIs(jsii.String("AWS::Lambda::EventSourceMapping"), jsii.Number(1))
-	})
+	sources := map[string]bool{}
+	for _, m := range ofType(f.services, "AWS::Lambda::EventSourceMapping") {
+		raw, _ := json.Marshal(m.Properties["EventSourceArn"])
+		sources[string(raw)] = true
+	}
+	if len(sources) != len(partners) || len(ofType(f.services, "AWS::Lambda::EventSourceMapping")) != len(partners) {
+		t.Errorf("event source mappings: got %d from %d queues, want one per partner (%d)", len(ofType(f.services, "AWS::Lambda::EventSourceMapping")), len(sources), len(partners))
+	}
 }
 
 func TestEveryQueueHasADeadLetterQueueOrIsOne(t *testing.T) {
@@ -466,8 +474,8 @@ func TestAlarmsCoverFailuresAndGoToTheTopic(t *testing.T) {
 			dlqCount++
 		}
 	}
-	if want := 1 + len(stacks.FunctionsOfKind(stacks.Functions, stacks.KindJob)); dlqCount != want {
-		t.Errorf("DLQ depth alarms: got %d, want %d (partner DLQ and one per job)", dlqCount, want)
+	if want := len(partners) + len(stacks.FunctionsOfKind(stacks.Functions, stacks.KindJob)); dlqCount != want {
+		t.Errorf("DLQ depth alarms: got %d, want %d (one per partner DLQ and one per job)", dlqCount, want)
 	}
 	wantRejected := fmt.Sprintf("business/%s/%v", stacks.MetricRejected, []any{map[string]any{"Name": stacks.MetricStageDim, "Value": f.cfg.Stage}})
 	if !has[wantRejected] {

@@ -7,9 +7,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -29,18 +27,18 @@ type StatefulStack struct {
 	awscdk.Stack
 	TableKey awskms.Key
 	Table    awsdynamodb.Table
-	// QueueKey encrypts the partner queue and its DLQ; partner accounts may
-	// use it through SQS only.
-	QueueKey       awskms.Key
-	PartnerQueue   awssqs.Queue
-	PartnerDLQ     awssqs.Queue
+	// QueueKey encrypts the partner queues and their DLQs; each partner's
+	// senders may use it through SQS, for their own queue only.
+	QueueKey awskms.Key
+	// PartnerQueues are one queue and DLQ per partner of the program file.
+	PartnerQueues  []PartnerQueue
 	EventBus       awsevents.EventBus
 	UserPool       awscognito.IUserPool
 	UserPoolClient awscognito.UserPoolClient
 }
 
-// Partner queue settings. A message a partner sends must never be lost: the
-// main queue keeps it for 14 days, and after maxReceiveCount failed
+// Partner queue settings. A message a partner sends must never be lost: its
+// queue keeps it for 14 days, and after maxReceiveCount failed
 // deliveries it moves to the DLQ, which keeps it for 14 days for replay.
 const (
 	PartnerMaxReceiveCount = 5
@@ -68,11 +66,11 @@ func NewStatefulStack(scope constructs.Construct, id string, props *StatefulStac
 	s.Table = newTable(stack, s.TableKey)
 
 	s.QueueKey = awskms.NewKey(stack, jsii.String("QueueKey"), &awskms.KeyProps{
-		Description:       jsii.String("Encrypts the partner queue and its dead-letter queue"),
+		Description:       jsii.String("Encrypts the partner queues and their dead-letter queues"),
 		EnableKeyRotation: jsii.Bool(true),
 		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
 	})
-	s.PartnerDLQ, s.PartnerQueue = newPartnerQueues(stack, s.QueueKey, cfg.PartnerAccounts)
+	s.PartnerQueues = newPartnerQueues(stack, s.QueueKey, cfg.Stage, cfg.Partners)
 
 	s.EventBus = awsevents.NewEventBus(stack, jsii.String("EventBus"), &awsevents.EventBusProps{
 		Description: jsii.String("Outbound domain events of the loyalty engine (versioned detail-types)"),
@@ -108,8 +106,6 @@ func NewStatefulStack(scope constructs.Construct, id string, props *StatefulStac
 	suppressStatefulFindings(s)
 
 	output(stack, "TableName", s.Table.TableName(), "DynamoDB table of balances, ledger and lots")
-	output(stack, "PartnerQueueUrl", s.PartnerQueue.QueueUrl(), "Queue URL partners send purchase events to")
-	output(stack, "PartnerQueueArn", s.PartnerQueue.QueueArn(), "Queue ARN partners grant sqs:SendMessage on in their own account")
 	output(stack, "PartnerQueueKeyArn", s.QueueKey.KeyArn(), "KMS key partners need kms:GenerateDataKey on to send")
 	output(stack, "EventBusName", s.EventBus.EventBusName(), "EventBridge bus of outbound domain events")
 	output(stack, "UserPoolId", s.UserPool.UserPoolId(), "Cognito user pool of members")
@@ -159,60 +155,6 @@ func newTable(stack awscdk.Stack, key awskms.IKey) awsdynamodb.Table {
 		table.AddGlobalSecondaryIndex(props)
 	}
 	return table
-}
-
-// newPartnerQueues builds the partner queue and its DLQ, and lets each
-// partner account send to it (and use the key for that, through SQS only).
-func newPartnerQueues(stack awscdk.Stack, key awskms.Key, partners []string) (dlq, queue awssqs.Queue) {
-	dlq = awssqs.NewQueue(stack, jsii.String("PartnerDLQ"), &awssqs.QueueProps{
-		Encryption:          awssqs.QueueEncryption_KMS,
-		EncryptionMasterKey: key,
-		EnforceSSL:          jsii.Bool(true),
-		RetentionPeriod:     awscdk.Duration_Days(jsii.Number(queueRetentionDays)),
-		RemovalPolicy:       awscdk.RemovalPolicy_RETAIN,
-	})
-	queue = awssqs.NewQueue(stack, jsii.String("PartnerQueue"), &awssqs.QueueProps{
-		Encryption:          awssqs.QueueEncryption_KMS,
-		EncryptionMasterKey: key,
-		EnforceSSL:          jsii.Bool(true),
-		RetentionPeriod:     awscdk.Duration_Days(jsii.Number(queueRetentionDays)),
-		VisibilityTimeout:   awscdk.Duration_Seconds(jsii.Number(QueueVisibilityFactor * IngestTimeout.Seconds())),
-		// Long polling: fewer empty receives, lower cost when idle.
-		ReceiveMessageWaitTime: awscdk.Duration_Seconds(jsii.Number(20)),
-		DeadLetterQueue: &awssqs.DeadLetterQueue{
-			Queue:           dlq,
-			MaxReceiveCount: jsii.Number(PartnerMaxReceiveCount),
-		},
-		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
-	})
-	if len(partners) == 0 {
-		return dlq, queue
-	}
-	principals := make([]awsiam.IPrincipal, 0, len(partners))
-	for _, a := range partners {
-		principals = append(principals, awsiam.NewAccountPrincipal(jsii.String(a)))
-	}
-	queue.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String("PartnerAccountsSend"),
-		Principals: &principals,
-		Actions:    jsii.Strings("sqs:SendMessage"),
-		Resources:  jsii.Strings(*queue.QueueArn()),
-	}))
-	// Sending to a KMS-encrypted queue needs the key: a data key for the
-	// message (GenerateDataKey) and Decrypt of the cached one. ViaService
-	// keeps the partners from using the key for anything but this SQS.
-	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String("PartnerAccountsEncryptThroughSqs"),
-		Principals: &principals,
-		Actions:    jsii.Strings("kms:GenerateDataKey", "kms:Decrypt"),
-		Resources:  jsii.Strings("*"), // in a key policy "*" means this key
-		Conditions: &map[string]any{
-			"StringEquals": map[string]any{
-				"kms:ViaService": fmt.Sprintf("sqs.%s.amazonaws.com", *stack.Region()),
-			},
-		},
-	}), jsii.Bool(false))
-	return dlq, queue
 }
 
 // newUserPool imports the pool named in context or creates one for members.

@@ -2,6 +2,8 @@ package stacks_test
 
 import (
 	"fmt"
+	"sort"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/loyalty-functions/loyalty/infra/stacks"
 	"github.com/loyalty-functions/loyalty/shared/dynamo"
+	"github.com/loyalty-functions/loyalty/shared/partnerqueue"
 )
 
 func TestStatefulStackHasTerminationProtection(t *testing.T) {
@@ -130,74 +133,144 @@ func TestEveryStatefulResourceIsRetained(t *testing.T) {
 	}
 }
 
-func TestPartnerQueueIsEncryptedWithRedriveAndFittedVisibility(t *testing.T) {
-	// GIVEN the stateful template
+func TestEachPartnerHasItsQueueEncryptedWithRedriveAndFittedVisibility(t *testing.T) {
+	// GIVEN the stateful template and the partners of the configuration
 	f := synth(t)
-	// WHEN we look at the partner queue
-	// THEN it is KMS-encrypted, redrives to the DLQ after 5 receives and its
-	// visibility timeout is six times the ingest timeout.
-	// Intent: a poison message stops being retried after 5 tries and waits
-	// in the DLQ instead of being lost; a slow batch is not redelivered
-	// while ingest still works on it.
+	queues := map[string]named{}
+	for _, q := range ofType(f.statefulRes, "AWS::SQS::Queue") {
+		queues[fmt.Sprint(q.Properties["QueueName"])] = q
+	}
+	if want := 2 * len(partners); len(queues) != want {
+		t.Fatalf("queues: got %d, want %d (a queue and a DLQ per partner)", len(queues), want)
+	}
 	wantVisibility := stacks.QueueVisibilityFactor * stacks.IngestTimeout.Seconds()
-	expect(t, "partner queue", func() {
-		f.statefulTpl.HasResourceProperties(jsii.String("AWS::SQS::Queue"), map[string]any{
-			"KmsMasterKeyId":    assertions.Match_AnyValue(),
-			"VisibilityTimeout": wantVisibility,
-			"RedrivePolicy": map[string]any{
-				"deadLetterTargetArn": assertions.Match_AnyValue(),
-				"maxReceiveCount":     stacks.PartnerMaxReceiveCount,
-			},
-		})
-	})
-	// Intent: a dead letter is kept 14 days, the SQS maximum, for replay.
-	expect(t, "partner DLQ keeps messages 14 days", func() {
-		f.statefulTpl.HasResourceProperties(jsii.String("AWS::SQS::Queue"), map[string]any{
-			"KmsMasterKeyId":         assertions.Match_AnyValue(),
-			"MessageRetentionPeriod": 14 * 24 * 3600,
-			"RedrivePolicy":          assertions.Match_Absent(),
+	for _, p := range partners {
+		// WHEN we look at the partner's queue and DLQ, by the name the
+		// ingest derives the sender from
+		name := partnerqueue.Name(f.cfg.Stage, p.ID)
+		q, ok := queues[name]
+		dlq, dlqOK := queues[name+partnerqueue.DLQSuffix]
+		if !ok || !dlqOK {
+			t.Errorf("%s: got queues %v, want %s and its DLQ", p.ID, sortedNames(queues), name)
+			continue
+		}
+		// THEN the queue is KMS-encrypted, redrives to its own DLQ after 5
+		// receives and its visibility timeout is six times the ingest timeout.
+		// Intent: a poison message stops being retried after 5 tries and
+		// waits in the DLQ instead of being lost; a slow batch is not
+		// redelivered while ingest still works on it; the queue's name is
+		// the one partnerqueue gives, so the ingest knows whose it is.
+		if q.Properties["KmsMasterKeyId"] == nil || q.Properties["VisibilityTimeout"] != wantVisibility {
+			t.Errorf("%s queue: got key %v visibility %v, want a key and %v", p.ID, q.Properties["KmsMasterKeyId"], q.Properties["VisibilityTimeout"], wantVisibility)
+		}
+		redrive, _ := q.Properties["RedrivePolicy"].(map[string]any)
+		if got := refs(redrive["deadLetterTargetArn"]); len(got) != 1 || queues[name+partnerqueue.DLQSuffix].id != got[0] || redrive["maxReceiveCount"] != float64(stacks.PartnerMaxReceiveCount) {
+			t.Errorf("%s redrive: got %v, want its own DLQ after %d receives", p.ID, redrive, stacks.PartnerMaxReceiveCount)
+		}
+		// Intent: a dead letter is kept 14 days, the SQS maximum, for replay.
+		if dlq.Properties["KmsMasterKeyId"] == nil || dlq.Properties["MessageRetentionPeriod"] != float64(14*24*3600) || dlq.Properties["RedrivePolicy"] != nil {
+			t.Errorf("%s DLQ: got %v, want encrypted, kept 14 days, no redrive", p.ID, dlq.Properties)
+		}
+	}
+}
+
+func sortedNames(m map[string]named) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestEachPartnersSendersMaySendToItsQueueOnly(t *testing.T) {
+	// GIVEN partners with senders (accounts and a role) and one without
+	f := synth(t)
+	policies := ofType(f.statefulRes, "AWS::SQS::QueuePolicy")
+	for _, p := range partners {
+		name := partnerqueue.Name(f.cfg.Stage, p.ID)
+		var queueID string
+		for _, q := range ofType(f.statefulRes, "AWS::SQS::Queue") {
+			if q.Properties["QueueName"] == name {
+				queueID = q.id
+			}
+		}
+		// WHEN we collect who may send to the partner's queue
+		var senders []string
+		for _, pol := range policies {
+			if !contains(refs(pol.Properties["Queues"]), queueID) {
+				continue
+			}
+			doc, _ := pol.Properties["PolicyDocument"].(map[string]any)
+			for _, st := range list(doc["Statement"]) {
+				st := st.(map[string]any)
+				if st["Effect"] != "Allow" {
+					continue
+				}
+				if st["Action"] != "sqs:SendMessage" {
+					t.Errorf("%s: got action %v allowed, want sqs:SendMessage only", p.ID, st["Action"])
+				}
+				if r := refs(st["Resource"]); len(r) != 1 || r[0] != queueID {
+					t.Errorf("%s: got resource %v, want its own queue only", p.ID, st["Resource"])
+				}
+				principal, _ := st["Principal"].(map[string]any)
+				for _, a := range list(principal["AWS"]) {
+					senders = append(senders, principalString(a))
+				}
+			}
+		}
+		// THEN exactly its senders may, nothing but SendMessage, on that queue.
+		// Intent: a partner can drop events on its own queue and on no
+		// other partner's, so the queue a message arrives on proves who sent it.
+		var want []string
+		for _, s := range p.Senders {
+			if len(s) == 12 {
+				s = ":iam::" + s + ":root"
+			}
+			want = append(want, s)
+		}
+		sort.Strings(senders)
+		sort.Strings(want)
+		if strings.Join(senders, " ") != strings.Join(want, " ") {
+			t.Errorf("%s: got senders %v, want %v", p.ID, senders, want)
+		}
+	}
+	// AND the queue key lets each partner's senders encrypt through SQS
+	// for their own queue only (the encryption context SQS passes).
+	// Intent: a partner's key use cannot reach another partner's queue.
+	expect(t, "key policy letting a partner encrypt for its own queue through SQS", func() {
+		f.statefulTpl.HasResourceProperties(jsii.String("AWS::KMS::Key"), map[string]any{
+			"KeyPolicy": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{
+				assertions.Match_ObjectLike(&map[string]any{
+					"Action": []any{"kms:GenerateDataKey", "kms:Decrypt"},
+					"Condition": map[string]any{"StringEquals": map[string]any{
+						"kms:ViaService": assertions.Match_AnyValue(),
+						"kms:EncryptionContext:aws:sqs:arn": assertions.Match_ObjectLike(&map[string]any{
+							"Fn::Join": assertions.Match_ArrayWith(&[]any{assertions.Match_ArrayWith(&[]any{":" + partnerqueue.Name(f.cfg.Stage, partners[0].ID)})}),
+						}),
+					}},
+				}),
+			})},
 		})
 	})
 }
 
-func TestPartnerAccountsMaySendAndNothingElse(t *testing.T) {
-	// GIVEN partner accounts in the configuration
-	f := synth(t)
-	// WHEN we read the queue policy and the queue key policy
-	// THEN each partner account may sqs:SendMessage to the partner queue,
-	// and use the queue key only through SQS.
-	// Intent: partners drop events cross-account without any other access
-	// to the queue (no receive, no purge) or to the key.
-	var principals []any
-	for _, a := range partnerAccounts {
-		principals = append(principals, assertions.Match_ObjectLike(&map[string]any{
-			"Fn::Join": assertions.Match_ArrayWith(&[]any{assertions.Match_ArrayWith(&[]any{":iam::" + a + ":root"})}),
-		}))
+// principalString flattens a policy principal: an ARN string, or the
+// Fn::Join CDK writes for an account root (":iam::<account>:root").
+func principalString(v any) string {
+	if s, ok := v.(string); ok {
+		return s
 	}
-	expect(t, "queue policy letting partners send", func() {
-		f.statefulTpl.HasResourceProperties(jsii.String("AWS::SQS::QueuePolicy"), map[string]any{
-			"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{
-				assertions.Match_ObjectLike(&map[string]any{
-					"Sid":       "PartnerAccountsSend",
-					"Effect":    "Allow",
-					"Action":    "sqs:SendMessage",
-					"Principal": map[string]any{"AWS": principals},
-				}),
-			})},
-		})
-	})
-	expect(t, "key policy letting partners encrypt through SQS only", func() {
-		f.statefulTpl.HasResourceProperties(jsii.String("AWS::KMS::Key"), map[string]any{
-			"KeyPolicy": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{
-				assertions.Match_ObjectLike(&map[string]any{
-					"Sid":       "PartnerAccountsEncryptThroughSqs",
-					"Action":    []any{"kms:GenerateDataKey", "kms:Decrypt"},
-					"Principal": map[string]any{"AWS": principals},
-					"Condition": map[string]any{"StringEquals": map[string]any{"kms:ViaService": assertions.Match_AnyValue()}},
-				}),
-			})},
-		})
-	})
+	m, _ := v.(map[string]any)
+	join, _ := m["Fn::Join"].([]any)
+	if len(join) == 2 {
+		for _, part := range list(join[1]) {
+			if s, ok := part.(string); ok && strings.HasPrefix(s, ":iam::") {
+				return s
+			}
+		}
+	}
+	return fmt.Sprint(v)
 }
 
 func TestEveryQueueRefusesPlainHTTP(t *testing.T) {
@@ -273,7 +346,7 @@ func TestStatefulOutputs(t *testing.T) {
 	// GIVEN the stateful template
 	f := synth(t)
 	// THEN it outputs what a partner, the app and ops need to connect.
-	for _, id := range []string{"TableName", "PartnerQueueUrl", "PartnerQueueArn", "EventBusName", "UserPoolId", "UserPoolClientId"} {
+	for _, id := range []string{"TableName", "PartnerQueueKeyArn", "EventBusName", "UserPoolId", "UserPoolClientId"} {
 		expect(t, "output "+id, func() { f.statefulTpl.HasOutput(jsii.String(id), map[string]any{}) })
 	}
 }

@@ -20,9 +20,12 @@ import (
 // Each synth costs seconds, so the test binary synthesizes the app once
 // (sync.Once) and every test reads the same templates.
 
-// partnerAccounts are made-up account ids: the queue policy and key policy
-// statements only exist when partners are configured.
-var partnerAccounts = []string{"111111111111", "222222222222"}
+// partners are made-up: one partner with an account and a role as
+// senders, one with none (its queue exists, nobody may send yet).
+var partners = []stacks.Partner{
+	{ID: "demo-coffee-berlin", Senders: []string{"111111111111", "arn:aws:iam::222222222222:role/pos-sender"}},
+	{ID: "demo-webshop"},
+}
 
 type fixture struct {
 	cfg                   stacks.Config
@@ -91,7 +94,7 @@ func build(tb testing.TB) *fixture {
 	}
 	cfg := stacks.DefaultConfig()
 	cfg.DistDir = dir
-	cfg.PartnerAccounts = partnerAccounts
+	cfg.Partners = partners
 	cfg.AlarmEmail = "ops@example.com"
 	if err := cfg.Validate(); err != nil {
 		panic(err)

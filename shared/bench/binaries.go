@@ -175,7 +175,7 @@ func (l *lab) binaries(ctx context.Context, only []string, initRuns int) (Binari
 	// What a function's init reads (shared/config, the jobs' event bus);
 	// init contacts neither DynamoDB nor EventBridge.
 	env := map[string]string{"TABLE_NAME": "bench-init", "PROGRAM_FILE": filepath.Join(l.root, "program.json"),
-		"DYNAMODB_ENDPOINT": l.endpoint, "EVENT_BUS_NAME": "bench-bus", "STAGE": "bench", "LOG_LEVEL": "info"}
+		"DYNAMODB_ENDPOINT": l.endpoint, "EVENT_BUS_NAME": "bench-bus", "STAGE": benchStage, "LOG_LEVEL": "info"}
 	for run := range initRuns {
 		for k := range targets {
 			t := &targets[(k+run)%len(targets)]

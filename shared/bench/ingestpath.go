@@ -24,7 +24,7 @@ type ingestPath struct {
 // one caller of the bare transaction.
 func newIngestPath(svc *loyalty.Service, store *dynamo.Store, concurrency int) (*ingestPath, error) {
 	h, err := ingest.New(ingest.Config{Service: svc, Rejections: store, Logger: discardLogger(), Metrics: io.Discard,
-		Stage: "bench", Concurrency: concurrency})
+		Stage: benchStage, Concurrency: concurrency})
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/loyalty-functions/loyalty/events/partner"
+	"github.com/loyalty-functions/loyalty/shared/partnerqueue"
 	"github.com/loyalty-functions/loyalty/shared/sqslocal"
 )
 
@@ -23,7 +24,9 @@ import (
 // default of 10, as in infra/); every accrual figure uses it.
 const BatchSize = 10
 
-const queueARN = "arn:aws:sqs:us-east-1:000000000000:loyalty-partner-events"
+// queueARN is benchPartner's queue in stage bench: the ingest takes the
+// sender from it.
+var queueARN = "arn:aws:sqs:us-east-1:000000000000:" + partnerqueue.Name(benchStage, benchPartner)
 
 // basket is what a purchase holds; it decides which rules of the demo
 // program (program.json) the purchase touches.

@@ -25,6 +25,7 @@ const (
 	tplEvent2     = "benchtplevent2xq"
 	tplRedeemKey  = "benchtplredeemxq"
 	benchPartner  = "demo-coffee-berlin" // a partner of program.json
+	benchStage    = "bench"              // names benchPartner's queue (package partnerqueue)
 	benchReward   = "bench-coffee"
 	benchCost     = 5
 	rawBalanceKey = "bench_bal" // the bare redemption's own balance attribute on cloned accounts

@@ -66,6 +66,10 @@ func TestInvalidProgramFiles(t *testing.T) {
 		{"referral cap of 0", edit(`"monthlyCapPerReferrer": 5`, `"monthlyCapPerReferrer": 0`), "p.json: referral.monthlyCapPerReferrer: must be at least 1, got 0"},
 		{"feedback comment length", edit(`"maxCommentLength": 1000`, `"maxCommentLength": 0`), "p.json: feedback.maxCommentLength: must be between 1 and 5000, got 0"},
 		{"partner listed twice", edit(`"id": "demo-webshop"`, `"id": "demo-coffee-berlin"`), `p.json: partners[1].id: partner "demo-coffee-berlin" is listed twice`},
+		{"sender not an account", edit(`"id": "demo-webshop"`, `"id": "demo-webshop", "senders": ["12345"]`), `p.json: partners[1].senders[0]: sender "12345" of partner "demo-webshop" must be a 12-digit AWS account id or an IAM role or user ARN`},
+		{"sender a wildcard", edit(`"id": "demo-webshop"`, `"id": "demo-webshop", "senders": ["111122223333", "*"]`), `p.json: partners[1].senders[1]: sender "*" of partner "demo-webshop"`},
+		{"sender an S3 ARN", edit(`"id": "demo-webshop"`, `"id": "demo-webshop", "senders": ["arn:aws:s3:::bucket"]`), `p.json: partners[1].senders[0]: sender "arn:aws:s3:::bucket"`},
+		{"sender twice", edit(`"id": "demo-webshop"`, `"id": "demo-webshop", "senders": ["arn:aws:iam::111122223333:role/pos", "arn:aws:iam::111122223333:role/pos"]`), `p.json: partners[1].senders[1]: sender "arn:aws:iam::111122223333:role/pos" of partner "demo-webshop" is listed twice`},
 	}
 	if len(cases) < 15 {
 		t.Fatalf("got %d cases, want at least 15", len(cases))

@@ -88,7 +88,10 @@ func (a *AdminAPI) recordPurchase(ctx context.Context, r *request) (int, any, er
 	if err := r.decode(&body); err != nil {
 		return 0, nil, err
 	}
-	if err := loyalty.ValidateKey("partnerId", body.PartnerID); err != nil {
+	// The partner must be one the program lists, with no ':' (it separates
+	// partner and event in the ledger key, so "a:b"+"c" would collide with
+	// "a"+"b:c").
+	if err := a.svc.Program.CheckPartner("partnerId", body.PartnerID); err != nil {
 		return 0, nil, err
 	}
 	if err := loyalty.ValidateKey("eventId", body.EventID); err != nil {

@@ -33,8 +33,8 @@ func (a *AdminAPI) recordPartnerEvent(ctx context.Context, r *request) (int, any
 	if err != nil {
 		return 0, nil, err
 	}
-	if _, ok := a.svc.Program.Partner(partnerID); !ok {
-		return 0, nil, loyalty.Invalid("partnerId", "partner %q is not listed in the program file", partnerID)
+	if err := a.svc.Program.CheckPartner("partnerId", partnerID); err != nil {
+		return 0, nil, err
 	}
 	var res loyalty.Result
 	if purchase != nil {

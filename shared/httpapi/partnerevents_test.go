@@ -82,3 +82,26 @@ func TestMeShowsTheCustomerClass(t *testing.T) {
 		t.Errorf("after classification: got class %v, want loyal since 2026-11-23", after["class"])
 	}
 }
+
+// POST /admin/purchases takes only a partner the program lists, and no
+// partner id that could collide in a ledger key ("a:b" + "c" is the key of
+// "a" + "b:c"); nothing is credited for a refused one.
+func TestAdminPurchaseChecksThePartner(t *testing.T) {
+	a := newAPIs(t)
+	for name, partner := range map[string]string{"unlisted": "stranger", "colon": "shop-berlin-01:x", "empty": ""} {
+		ev := sample(t, "admin/record-purchase.json")
+		ev.Body = `{"partnerId":"` + partner + `","eventId":"pos-1","memberId":"member-0009","occurredAt":"2026-11-24T09:10:00+01:00","amount":{"amountMinor":2550,"currency":"EUR"}}`
+		status, body := a.call(t, ev)
+		if status != 400 || body["code"] != "invalid_request" || body["field"] != "partnerId" {
+			t.Errorf("%s partner %q: got %d %v, want 400 invalid_request on partnerId", name, partner, status, body)
+		}
+	}
+	if _, err := a.store.Account(t.Context(), "member-0009"); loyalty.ErrorCode(err) != loyalty.CodeNotFound {
+		t.Errorf("member-0009 after the refused purchases: got %v, want no account", err)
+	}
+	ev := sample(t, "admin/record-purchase.json")
+	ev.Body = `{"partnerId":"shop-berlin-01","eventId":"pos-1","memberId":"member-0009","occurredAt":"2026-11-24T09:10:00+01:00","amount":{"amountMinor":2550,"currency":"EUR"}}`
+	if status, body := a.call(t, ev); status != 200 {
+		t.Errorf("listed partner: got %d %v, want 200", status, body)
+	}
+}

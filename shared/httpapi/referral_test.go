@@ -26,6 +26,7 @@ const reviewProgram = `{
     "categories": {"beans": {"multiplier": "2"}, "gift-card": {"exclude": true}}},
   "expiry": {"months": 12, "endOfMonth": true},
   "refund": "negative_balance",
+  "partners": [{"id": "shop-berlin-01", "name": "Shop Berlin 01"}],
   "rewards": [{"id": "free-coffee", "name": "Free coffee", "kind": "free_product", "cost": 20, "validDays": 30, "active": true}],
   "promotions": [{"id": "happy-hour", "name": "Double points 14-17 on weekdays", "from": "2026-01-01",
     "days": ["MON", "TUE", "WED", "THU", "FRI"], "hours": {"from": "14:00", "until": "17:00"}, "multiplier": "2"}],

@@ -13,7 +13,9 @@
 //	the same once it waited that long               success    rejection purchase_not_found
 //	bad JSON, schema violation, unsupported type    success    rejection with the reason
 //	  or version, unknown partner, invalid event,
-//	  event id reused for another event
+//	  event id reused for another event, a body
+//	  naming another partner than the queue's
+//	  (partner_mismatch), a queue of no partner
 //	unexpected error (a bug, a misconfiguration)    failed     - (the DLQ gets it after
 //	                                                           maxReceiveCount receives)
 //	recording a rejection failed                    failed     -
@@ -24,8 +26,11 @@
 // dropped silently; ops list and replay rejections with package replay.
 //
 // Partners: only partners listed in the program file ("partners") may send
-// events; the partnerId of an event is the partner's, checked against that
-// list. RefundWaitReceives (default 4, env REFUND_WAIT_RECEIVES in the
+// events, each to a queue of its own (package partnerqueue names it; only
+// the partner's principals may send to it). The sender is the owner of the
+// queue in the record's eventSourceARN, never the body: an event whose
+// partnerId is not the sender's is refused as partner_mismatch and credits
+// nothing, and the genuine partner's event of that id stays possible. RefundWaitReceives (default 4, env REFUND_WAIT_RECEIVES in the
 // function) must stay below the queue's maxReceiveCount, or waiting refunds
 // reach the DLQ before they are parked as rejections.
 //

@@ -3,6 +3,7 @@ package ingest_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -25,6 +26,7 @@ import (
 	"github.com/loyalty-functions/loyalty/shared/dynamo"
 	"github.com/loyalty-functions/loyalty/shared/ingest"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
+	"github.com/loyalty-functions/loyalty/shared/partnerqueue"
 	"github.com/loyalty-functions/loyalty/shared/replay"
 	"github.com/loyalty-functions/loyalty/shared/sqslocal"
 )
@@ -45,6 +47,9 @@ type item struct {
 	reason loyalty.RejectReason // malformed and orphan messages: the rejection expected
 	event  string               // partner event id, "" for malformed bodies
 }
+
+// faultStage names the fault test's partner queues.
+const faultStage = "fault"
 
 // sale is a generated purchase and the refunds sent for it.
 type sale struct {
@@ -312,25 +317,30 @@ func TestFaultInjectionThroughTheQueue(t *testing.T) {
 		Rejections:         store,
 		Logger:             slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError})),
 		Metrics:            metrics,
-		Stage:              "test",
+		Stage:              faultStage,
 		RefundWaitReceives: 3,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	// The queue: a message goes to the DLQ after 10 receives. The visibility
-	// timeout is short so retries come quickly, yet long enough that a batch
-	// slowed down by a busy machine is rarely delivered twice.
+	// The queues, one per partner as infra builds them: a message goes to
+	// the DLQ after 10 receives. The visibility timeout is short so retries
+	// come quickly, yet long enough that a batch slowed down by a busy
+	// machine is rarely delivered twice.
 	srv := localSQS(t)
 	sqsClient := srv.Client()
-	name := srv.NewQueueName("fault")
-	queueURL, dlqURL, err := srv.CreateQueueWithDLQ(ctx, name, 10, 4*time.Second)
-	if err != nil {
-		t.Fatal(err)
+	partners := []string{"demo-coffee-berlin", "demo-webshop"}
+	queueURLs, dlqURLs := map[string]string{}, map[string]string{}
+	for _, p := range partners {
+		queueURLs[p], dlqURLs[p], err = srv.CreateQueueWithDLQ(ctx, partnerqueue.Name(faultStage, p), 10, 4*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 
-	// The poller plays the event source mapping; every 7th batch fails half-way.
+	// A poller per queue plays its event source mapping; every 7th batch
+	// fails half-way.
 	var batches atomic.Int64
 	handler := func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		if batches.Add(1)%7 == 0 {
@@ -340,39 +350,63 @@ func TestFaultInjectionThroughTheQueue(t *testing.T) {
 		return h.Handle(ctx, ev)
 	}
 	pctx, stopPolling := context.WithCancel(ctx)
-	polled := make(chan error, 1)
-	go func() {
-		polled <- sqslocal.Poll(pctx, sqsClient, sqslocal.PollerConfig{QueueURL: queueURL, QueueARN: srv.QueueARN(name),
-			BatchSize: 10, Concurrency: 8, WaitTime: time.Second, Timeout: 30 * time.Second, Logf: func(string, ...any) {}}, handler)
-	}()
+	polled := make(chan error, len(partners))
+	for _, p := range partners {
+		go func() {
+			polled <- sqslocal.Poll(pctx, sqsClient, sqslocal.PollerConfig{QueueURL: queueURLs[p], QueueARN: srv.QueueARN(partnerqueue.Name(faultStage, p)),
+				BatchSize: 10, Concurrency: 4, WaitTime: time.Second, Timeout: 30 * time.Second, Logf: func(string, ...any) {}}, handler)
+		}()
+	}
 	var pollErr error
-	stop := sync.OnceFunc(func() { stopPolling(); pollErr = <-polled })
+	stop := sync.OnceFunc(func() {
+		stopPolling()
+		for range partners {
+			pollErr = errors.Join(pollErr, <-polled)
+		}
+	})
 	defer stop()
-	// Sending overlaps with polling, as partners send while the function runs.
+	// Sending overlaps with polling, as partners send while the function
+	// runs; each message goes to the queue of the partner it names (a
+	// malformed one to the first partner's).
 	byMessage := map[string]item{}
-	for chunk := range slices.Chunk(stream, 10) {
-		entries := make([]types.SendMessageBatchRequestEntry, len(chunk))
-		for i, it := range chunk {
-			entries[i] = types.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(it.body)}
+	byPartner := map[string][]item{}
+	for _, it := range stream {
+		var named struct {
+			PartnerID string `json:"partnerId"`
 		}
-		out, err := sqsClient.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(queueURL), Entries: entries})
-		if err != nil || len(out.Failed) > 0 {
-			t.Fatalf("send: got %v, %d failed; want all sent", err, len(out.Failed))
+		if json.Unmarshal([]byte(it.body), &named) != nil || queueURLs[named.PartnerID] == "" {
+			named.PartnerID = partners[0]
 		}
-		for _, s := range out.Successful {
-			i, _ := strconv.Atoi(aws.ToString(s.Id))
-			byMessage[aws.ToString(s.MessageId)] = chunk[i]
+		byPartner[named.PartnerID] = append(byPartner[named.PartnerID], it)
+	}
+	for _, p := range partners {
+		for chunk := range slices.Chunk(byPartner[p], 10) {
+			entries := make([]types.SendMessageBatchRequestEntry, len(chunk))
+			for i, it := range chunk {
+				entries[i] = types.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(it.body)}
+			}
+			out, err := sqsClient.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(queueURLs[p]), Entries: entries})
+			if err != nil || len(out.Failed) > 0 {
+				t.Fatalf("send: got %v, %d failed; want all sent", err, len(out.Failed))
+			}
+			for _, s := range out.Successful {
+				i, _ := strconv.Atoi(aws.ToString(s.Id))
+				byMessage[aws.ToString(s.MessageId)] = chunk[i]
+			}
 		}
 	}
 	sentIn := time.Since(began)
 	// About two minutes on two idle cores; the deadline only catches a hang
 	// when other DynamoDB Local instances share the machine.
-	drain(t, sqsClient, queueURL, 6*time.Minute)
+	for _, p := range partners {
+		drain(t, sqsClient, queueURLs[p], 6*time.Minute)
+	}
 	drainedIn := time.Since(began)
 
 	// Refunds parked because their purchase came too late are replayed by
-	// ops once it has arrived; orphans stay parked.
-	tool := &replay.Tool{Store: dynamo.New(localDynamo(t).Client(), table), SQS: sqsClient, QueueURL: queueURL, DLQURL: dlqURL, Actor: "ops:test"}
+	// ops once it has arrived, each to the queue it came from; orphans stay
+	// parked.
+	tool := &replay.Tool{Store: dynamo.New(localDynamo(t).Client(), table), SQS: sqsClient, Actor: "ops:test"}
 	parked, err := tool.Rejections(ctx, loyalty.RejectionFilter{State: loyalty.RejectionOpen, Reason: loyalty.RejectPurchaseNotFound})
 	if err != nil {
 		t.Fatal(err)
@@ -387,7 +421,9 @@ func TestFaultInjectionThroughTheQueue(t *testing.T) {
 		}
 	}
 	if replayed > 0 {
-		drain(t, sqsClient, queueURL, time.Minute)
+		for _, p := range partners {
+			drain(t, sqsClient, queueURLs[p], time.Minute)
+		}
 	}
 	stop()
 	if pollErr != nil {
@@ -446,13 +482,18 @@ func TestFaultInjectionThroughTheQueue(t *testing.T) {
 		}
 	}
 
-	// Nothing that should have succeeded is in the DLQ.
-	dlq, err := tool.DLQ(ctx, 100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range dlq {
-		t.Errorf("DLQ: got message %s %.120s, want none", m.MessageID, m.Body)
+	// Nothing that should have succeeded is in a DLQ.
+	dlqMessages := 0
+	for _, p := range partners {
+		dlqTool := &replay.Tool{Store: tool.Store, SQS: sqsClient, QueueURL: queueURLs[p], DLQURL: dlqURLs[p]}
+		dlq, err := dlqTool.DLQ(ctx, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dlqMessages += len(dlq)
+		for _, m := range dlq {
+			t.Errorf("DLQ of %s: got message %s %.120s, want none", p, m.MessageID, m.Body)
+		}
 	}
 
 	rep, err := checkStore.Audit(ctx, 4)
@@ -480,7 +521,7 @@ func TestFaultInjectionThroughTheQueue(t *testing.T) {
 		totals["MessagesProcessed"], totals["MessagesDuplicate"], totals["MessagesRetried"], totals["MessagesRejected"], totals["PointsAccrued"], totals["PointsClawedBack"])
 	t.Logf("rejections recorded: %d (%v), expected %d malformed and orphans; parked refunds replayed: %d", len(rejections), byReason, expectedRejections, replayed)
 	t.Logf("balances: %d members checked, %d mismatches; DLQ: %d; audit: %d members, %d problems; queue drained in %s, total %s",
-		faultMembers, mismatches, len(dlq), rep.Members, len(rep.Problems), drainedIn.Round(time.Millisecond), time.Since(began).Round(time.Millisecond))
+		faultMembers, mismatches, dlqMessages, rep.Members, len(rep.Problems), drainedIn.Round(time.Millisecond), time.Since(began).Round(time.Millisecond))
 	if rep.Members != faultMembers {
 		t.Errorf("audit: got %d members, want %d", rep.Members, faultMembers)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/loyalty-functions/loyalty/events/partner"
 	"github.com/loyalty-functions/loyalty/shared/emf"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
+	"github.com/loyalty-functions/loyalty/shared/partnerqueue"
 )
 
 // RejectionRecorder stores messages refused for good. Recording the same
@@ -31,7 +32,10 @@ type Config struct {
 	Rejections RejectionRecorder
 	Logger     *slog.Logger // default: slog.Default()
 	Metrics    io.Writer    // EMF lines; default os.Stdout, where Lambda's log capture reads them
-	Stage      string       // the metrics' Stage dimension
+	// Stage is the deployment's stage: the metrics' dimension, and part of
+	// each partner queue's name (package partnerqueue), from which the
+	// ingest knows who sent a message.
+	Stage string
 	// RefundWaitReceives is how many receives a refund waits for its
 	// purchase before it is parked as purchase_not_found. Default 4.
 	RefundWaitReceives int
@@ -46,6 +50,7 @@ const DefaultRefundWaitReceives = 4
 type Handler struct {
 	cfg      Config
 	partners map[string]bool
+	owners   partnerqueue.Owners // queue name -> the partner that alone may send to it
 	metrics  *emf.Writer
 }
 
@@ -75,9 +80,12 @@ func New(cfg Config) (*Handler, error) {
 	}
 	h := &Handler{cfg: cfg, partners: make(map[string]bool, len(cfg.Service.Program.Partners)),
 		metrics: &emf.Writer{W: cfg.Metrics, Stage: cfg.Stage}}
+	ids := make([]string, 0, len(cfg.Service.Program.Partners))
 	for _, p := range cfg.Service.Program.Partners {
 		h.partners[p.ID] = true
+		ids = append(ids, p.ID)
 	}
+	h.owners = partnerqueue.NewOwners(cfg.Stage, ids)
 	return h, nil
 }
 
@@ -172,6 +180,23 @@ func (h *Handler) handleMessage(ctx context.Context, log *slog.Logger, msg *even
 	if !h.partners[ev.PartnerID] {
 		return h.reject(ctx, log, msg, ev, loyalty.RejectUnknownPartner,
 			fmt.Sprintf("partner %q is not listed in the program file", ev.PartnerID))
+	}
+	// Who sent it is the queue it arrived on: only the partner's own
+	// principals may send to that queue. The body's partnerId must agree.
+	// The rejection is filed under the real sender, not the partner the
+	// body names.
+	sender, ok := h.owners.Owner(msg.EventSourceARN)
+	if !ok {
+		claimed := ev.PartnerID
+		ev.PartnerID = ""
+		return h.reject(ctx, log, msg, ev, loyalty.RejectUnknownSource,
+			fmt.Sprintf("queue %s belongs to no partner of stage %s (the body names partner %q)", msg.EventSourceARN, h.cfg.Stage, claimed))
+	}
+	if sender != ev.PartnerID {
+		claimed := ev.PartnerID
+		ev.PartnerID = sender
+		return h.reject(ctx, log.With("claimedPartnerId", claimed), msg, ev, loyalty.RejectPartnerMismatch,
+			fmt.Sprintf("the message arrived on the queue of partner %q but names partner %q", sender, claimed))
 	}
 
 	var res loyalty.Result

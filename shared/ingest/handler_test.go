@@ -15,6 +15,7 @@ import (
 
 	"github.com/loyalty-functions/loyalty/shared/ingest"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
+	"github.com/loyalty-functions/loyalty/shared/partnerqueue"
 )
 
 func loadSQSEvent(tb testing.TB, name string) events.SQSEvent {
@@ -39,11 +40,29 @@ func (f fixture) handle(tb testing.TB, ev events.SQSEvent) []string {
 	return failed
 }
 
-// message wraps a body as one SQS record received n times.
+// message wraps a body as one SQS record received n times, as it arrives
+// from the queue of the partner the body names (demo-coffee-berlin's when
+// it names none): the tests of what a partner sends.
 func message(id, body string, receives int) events.SQSMessage {
+	var named struct {
+		PartnerID string `json:"partnerId"`
+	}
+	if json.Unmarshal([]byte(body), &named) != nil || named.PartnerID == "" {
+		named.PartnerID = "demo-coffee-berlin"
+	}
+	return messageFrom(named.PartnerID, id, body, receives)
+}
+
+// messageFrom is a record that arrived on sender's queue.
+func messageFrom(sender, id, body string, receives int) events.SQSMessage {
 	return events.SQSMessage{MessageId: id, Body: body, EventSource: "aws:sqs",
-		EventSourceARN: "arn:aws:sqs:us-east-1:000000000000:partner-events",
+		EventSourceARN: queueARN(sender),
 		Attributes:     map[string]string{"ApproximateReceiveCount": fmt.Sprint(receives), "SentTimestamp": "1773126900000"}}
+}
+
+// queueARN is the ARN of a partner's queue in the fixture's stage.
+func queueARN(partner string) string {
+	return "arn:aws:sqs:eu-central-1:111122223333:" + partnerqueue.Name(testStage, partner)
 }
 
 func batch(msgs ...events.SQSMessage) events.SQSEvent { return events.SQSEvent{Records: msgs} }
@@ -258,8 +277,8 @@ func TestLogsCarryTheRequestIDAndMetricsAreEMF(t *testing.T) {
 			t.Errorf("EMF metrics: got %v, want %s among them", names, want)
 		}
 	}
-	if emf.Stage != "test" || emf.PointsAccrued != 12 || emf.MessagesRejected != 1 {
-		t.Errorf("EMF values: got stage %q, %d points, %d rejected; want test, 12, 1", emf.Stage, emf.PointsAccrued, emf.MessagesRejected)
+	if emf.Stage != testStage || emf.PointsAccrued != 12 || emf.MessagesRejected != 1 {
+		t.Errorf("EMF values: got stage %q, %d points, %d rejected; want dev, 12, 1", emf.Stage, emf.PointsAccrued, emf.MessagesRejected)
 	}
 }
 
@@ -273,5 +292,74 @@ func TestParseRefundWaitReceives(t *testing.T) {
 		if _, err := ingest.ParseRefundWaitReceives(in); err == nil {
 			t.Errorf("ParseRefundWaitReceives(%q): got nil, want an error", in)
 		}
+	}
+}
+
+// A partner may send to its own queue only; what its message body claims
+// does not make it another partner. A purchase and a refund that name
+// demo-coffee-berlin but arrive on demo-webshop's queue are refused as
+// partner_mismatch (recorded with the real sender), credit and take nothing,
+// and demo-coffee-berlin's own events of those ids still count. A record of
+// a queue that is no partner's is refused as unknown_source.
+func TestPartnerMismatchIsRejected(t *testing.T) {
+	f := newFixture(t, nil)
+	purchase := func(event string, minor int) string {
+		return fmt.Sprintf(`{"type":"purchase.completed","version":1,"partnerId":"demo-coffee-berlin","eventId":%q,"memberRef":"member-0001","occurredAt":"2026-03-12T10:00:00Z","currency":"EUR","amountMinor":%d}`, event, minor)
+	}
+	refund := `{"type":"purchase.refunded","version":1,"partnerId":"demo-coffee-berlin","eventId":"refund:pos-1","memberRef":"member-0001","occurredAt":"2026-03-12T11:00:00Z","originalEventId":"pos-1","currency":"EUR","amountMinor":2500}`
+
+	if failed := f.handle(t, batch(messageFrom("demo-coffee-berlin", "genuine-1", purchase("pos-1", 2500), 1))); len(failed) != 0 {
+		t.Fatalf("genuine purchase: got failures %v", failed)
+	}
+	before := f.balance(t, "member-0001")
+	if before == 0 {
+		t.Fatal("genuine purchase: got 0 points, want some")
+	}
+
+	forged := batch(
+		messageFrom("demo-webshop", "forged-refund", refund, 1),
+		messageFrom("demo-webshop", "forged-purchase", purchase("pos-2", 99_999_999), 1),
+		events.SQSMessage{MessageId: "stray", Body: purchase("pos-3", 100), EventSource: "aws:sqs",
+			EventSourceARN: "arn:aws:sqs:eu-central-1:111122223333:loyalty-partner-events",
+			Attributes:     map[string]string{"ApproximateReceiveCount": "1"}},
+	)
+	if failed := f.handle(t, forged); len(failed) != 0 {
+		t.Fatalf("forged batch: got failures %v, want every message rejected and acknowledged", failed)
+	}
+	for id, want := range map[string]loyalty.RejectReason{"forged-refund": loyalty.RejectPartnerMismatch,
+		"forged-purchase": loyalty.RejectPartnerMismatch, "stray": loyalty.RejectUnknownSource} {
+		r := f.rejection(t, id)
+		if r.Reason != want || r.Source != forged.Records[0].EventSourceARN && want == loyalty.RejectPartnerMismatch {
+			t.Errorf("%s: got %s from %s (%s), want %s", id, r.Reason, r.Source, r.Message, want)
+		}
+		if want == loyalty.RejectPartnerMismatch && (!strings.Contains(r.Message, `queue of partner "demo-webshop"`) || r.PartnerID != "demo-webshop") {
+			t.Errorf("%s: got message %q filed under %q, want it to name and be filed under the real sender demo-webshop", id, r.Message, r.PartnerID)
+		}
+	}
+	// The sample of events/partner/sqs, as Lambda receives it from
+	// demo-webshop's queue, naming demo-coffee-berlin.
+	sample := loadSQSEvent(t, "partner-mismatch.json")
+	if failed := f.handle(t, sample); len(failed) != 0 {
+		t.Fatalf("partner-mismatch.json: got failures %v", failed)
+	}
+	if r := f.rejection(t, sample.Records[0].MessageId); r.Reason != loyalty.RejectPartnerMismatch || r.PartnerID != "demo-webshop" {
+		t.Errorf("partner-mismatch.json: got %s filed under %q, want partner_mismatch filed under demo-webshop", r.Reason, r.PartnerID)
+	}
+	if got := f.balance(t, "member-0001"); got != before {
+		t.Errorf("balance after the forged events: got %d, want %d", got, before)
+	}
+
+	// The genuine partner's own events of the forged ids still count.
+	if failed := f.handle(t, batch(messageFrom("demo-coffee-berlin", "genuine-2", purchase("pos-2", 1000), 1),
+		messageFrom("demo-coffee-berlin", "genuine-3", refund, 1))); len(failed) != 0 {
+		t.Fatalf("genuine events: got failures %v", failed)
+	}
+	for _, id := range []string{"genuine-2", "genuine-3"} {
+		if _, err := f.store.Rejection(context.Background(), id); loyalty.ErrorCode(err) != loyalty.CodeNotFound {
+			t.Errorf("%s: got rejection (%v), want it applied", id, err)
+		}
+	}
+	if got := f.balance(t, "member-0001"); got >= before || got == 0 {
+		t.Errorf("after the genuine purchase of 10.00 and the refund of the 25.00: got %d, want fewer points than %d and more than 0", got, before)
 	}
 }

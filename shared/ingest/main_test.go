@@ -102,6 +102,10 @@ type fixture struct {
 	now     time.Time
 }
 
+// testStage is the fixtures' stage: the samples in events/partner/sqs come
+// from the partner queues of a dev deployment.
+const testStage = "dev"
+
 // clockAt is the fixtures' time: after every sample's occurredAt.
 var clockAt = time.Date(2026, 3, 13, 9, 0, 0, 0, time.UTC)
 
@@ -118,7 +122,7 @@ func newFixture(tb testing.TB, client dynamo.Client, opts ...func(*ingest.Config
 		Rejections: store,
 		Logger:     slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Metrics:    f.metrics,
-		Stage:      "test",
+		Stage:      testStage,
 	}
 	for _, o := range opts {
 		o(&cfg)

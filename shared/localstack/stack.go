@@ -2,9 +2,10 @@
 // function binaries: DynamoDB Local with the table built from the shared
 // schema, the functions built for this machine and run through the local
 // Lambda Runtime API host, the local HTTP API that verifies development JWTs
-// and SigV4 like API Gateway does, and the embedded SQS partner queue polled
-// into the ingest binary like the event source mapping. Everything listens
-// on 127.0.0.1.
+// and SigV4 like API Gateway does, and the embedded SQS with a queue per
+// partner, each polled into the ingest binary like its event source mapping
+// and open to that partner's own credentials only. Everything listens on
+// 127.0.0.1.
 //
 // It is tooling: it may import every adapter and stand-in of the module, and
 // nothing in the functions imports it.
@@ -22,6 +23,8 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -32,6 +35,7 @@ import (
 	"github.com/loyalty-functions/loyalty/shared/localgateway"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
 	"github.com/loyalty-functions/loyalty/shared/runtimeapi"
+	"github.com/loyalty-functions/loyalty/shared/sqslocal"
 )
 
 // Development identities. They only ever exist on this machine.
@@ -63,14 +67,15 @@ type Stack struct {
 	Store   *dynamo.Store
 	Key     *rsa.PrivateKey // signs development tokens
 	gateway *localgateway.Gateway
-	queue   *partnerQueue
-	// SQSEndpoint, QueueURL and DLQURL are the embedded SQS and the partner
-	// queue partners drop purchase events on.
-	SQSEndpoint, QueueURL, DLQURL string
-	funcs                         map[string]*runtimeapi.Function
-	jobs                          *localJobs // scheduled jobs, local event bus (jobs.go)
-	Program                       *loyalty.Program
-	repoRoot                      string
+	queue   *partnerQueues
+	// SQSEndpoint is the embedded SQS; Partners are the queue, DLQ and
+	// credentials of each partner of the program, in its order.
+	SQSEndpoint string
+	Partners    []PartnerQueue
+	funcs       map[string]*runtimeapi.Function
+	jobs        *localJobs // scheduled jobs, local event bus (jobs.go)
+	Program     *loyalty.Program
+	repoRoot    string
 }
 
 // RepoRoot finds the module root (the folder holding go.mod) from the
@@ -135,7 +140,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	env := map[string]string{
 		"TABLE_NAME":        TableName,
 		"DYNAMODB_ENDPOINT": st.DB.Endpoint,
-		"STAGE":             "local",
+		"STAGE":             Stage,
 		"LOG_LEVEL":         "info",
 	}
 	for _, name := range []string{"member-api", "admin-api", "ingest"} {
@@ -154,10 +159,14 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		return st, err
 	}
 
-	if st.queue, err = startPartnerQueue(ctx, st.funcs["ingest"], opts.Logf); err != nil {
+	var partnerIDs []string
+	for _, p := range st.Program.Partners {
+		partnerIDs = append(partnerIDs, p.ID)
+	}
+	if st.queue, err = startPartnerQueues(ctx, partnerIDs, st.funcs["ingest"], opts.Logf); err != nil {
 		return st, err
 	}
-	st.SQSEndpoint, st.QueueURL, st.DLQURL = st.queue.sqs.Endpoint, st.queue.URL, st.queue.DLQ
+	st.SQSEndpoint, st.Partners = st.queue.sqs.Endpoint, st.queue.queues
 
 	if st.Key, err = localgateway.LoadOrCreateDevKey(DevKeyPath(root)); err != nil {
 		return st, err
@@ -240,5 +249,23 @@ func BuildFunction(ctx context.Context, root, binDir, name string) (string, erro
 	return bin, nil
 }
 
-// SQSClient is a client of the embedded SQS, for tests and tools.
+// SQSClient is a client of the embedded SQS with the ops principal's
+// credentials (any queue), for tests and tools.
 func (st *Stack) SQSClient() *sqs.Client { return st.queue.sqs.Client() }
+
+// Partner is the local queue and credentials of a partner of the program.
+func (st *Stack) Partner(id string) (PartnerQueue, bool) {
+	for _, p := range st.Partners {
+		if p.PartnerID == id {
+			return p, true
+		}
+	}
+	return PartnerQueue{}, false
+}
+
+// PartnerSQSClient is a client of the embedded SQS that signs with the
+// partner's own credentials: it may send to that partner's queue only.
+func (st *Stack) PartnerSQSClient(id string) *sqs.Client {
+	return sqs.New(sqs.Options{Region: sqslocal.Region, BaseEndpoint: aws.String(st.SQSEndpoint),
+		Credentials: credentials.NewStaticCredentialsProvider(PartnerAccessKey(id), PartnerSecret(id), "")})
+}

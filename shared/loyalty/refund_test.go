@@ -279,10 +279,14 @@ func TestPartnersInTheProgram(t *testing.T) {
 		wantErr  bool
 	}{
 		{"none", nil, false},
-		{"two", []Partner{{"shop-1", "Shop"}, {"web.shop_2", "Web"}}, false},
-		{"colon in id", []Partner{{"shop:1", "Shop"}}, true},
-		{"twice", []Partner{{"shop-1", "Shop"}, {"shop-1", "Again"}}, true},
-		{"no name", []Partner{{"shop-1", " "}}, true},
+		{"two", []Partner{{ID: "shop-1", Name: "Shop"}, {ID: "web.shop_2", Name: "Web"}}, false},
+		{"colon in id", []Partner{{ID: "shop:1", Name: "Shop"}}, true},
+		{"twice", []Partner{{ID: "shop-1", Name: "Shop"}, {ID: "shop-1", Name: "Again"}}, true},
+		{"no name", []Partner{{ID: "shop-1", Name: " "}}, true},
+		{"senders", []Partner{{ID: "shop-1", Name: "Shop", Senders: []string{"111122223333", "arn:aws:iam::111122223333:role/pos-sender", "arn:aws-cn:iam::111122223333:user/till/7"}}}, false},
+		{"sender with a wildcard", []Partner{{ID: "shop-1", Name: "Shop", Senders: []string{"arn:aws:iam::111122223333:role/*"}}}, true},
+		{"sender of another service", []Partner{{ID: "shop-1", Name: "Shop", Senders: []string{"arn:aws:sts::111122223333:assumed-role/pos/x"}}}, true},
+		{"sender account of 11 digits", []Partner{{ID: "shop-1", Name: "Shop", Senders: []string{"11112222333"}}}, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -11,6 +11,8 @@ const (
 	RejectSchemaViolation  RejectReason = "schema_violation"       // the event does not match its JSON Schema
 	RejectUnsupported      RejectReason = "unsupported_event"      // no schema for the event's type or version
 	RejectUnknownPartner   RejectReason = "unknown_partner"        // the program file does not list the partner
+	RejectPartnerMismatch  RejectReason = "partner_mismatch"       // the body names another partner than the queue it arrived on
+	RejectUnknownSource    RejectReason = "unknown_source"         // it arrived on a queue that belongs to no partner
 	RejectInvalidEvent     RejectReason = "invalid_event"          // valid JSON, but the program refuses it (currency, date, lines)
 	RejectIdempotencyReuse RejectReason = "idempotency_key_reused" // the partner reused an event id for another event
 	RejectConflict         RejectReason = "conflict"               // the event contradicts the ledger (e.g. refund of a non-purchase)

@@ -20,11 +20,11 @@ const Usage = `commands:
   rejections [-state open|replayed] [-reason R] [-partner P] [-since RFC3339] [-json]
         list messages the ingest function refused, oldest first
   replay [-body-file F] MESSAGE_ID...
-        send rejected messages to the partner queue again (-body-file: a fixed body, one id only)
+        send rejected messages again, each to the partner queue it came from (-body-file: a fixed body, one id only)
   dlq [-max N] [-json]
         list messages in the dead-letter queue (they stay there)
   redrive (-all | MESSAGE_ID...)
-        move dead-letter messages back to the partner queue`
+        move dead-letter messages back to their partner queue (-queue-url, -dlq-url)`
 
 // ErrUsage is returned for a command line Command does not understand.
 var ErrUsage = errors.New("usage")

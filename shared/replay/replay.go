@@ -2,13 +2,14 @@
 // through: rejections the ingest function recorded (bad JSON, schema
 // violations, unknown partners, refunds whose purchase never came, ...) and
 // messages SQS moved to the dead-letter queue after failing maxReceiveCount
-// times. It lists both and re-drives chosen ones to the partner queue.
+// times. It lists both and re-drives chosen ones to a partner's queue.
 //
 // Re-driving a rejection sends its stored body (or a body ops fixed) to the
-// partner queue as a new message and marks the rejection replayed, naming the
-// new message id; if the new message is refused again, it gets a rejection of
-// its own. Re-driving a DLQ message sends its body and attributes to the
-// partner queue and then deletes it from the DLQ. Sending twice is harmless:
+// queue it was rejected from (each partner has its own) as a new message and
+// marks the rejection replayed, naming the new message id; if the new
+// message is refused again, it gets a rejection of its own. Re-driving a DLQ
+// message sends its body and attributes to the queue of that DLQ (-queue-url
+// and -dlq-url name one partner's pair) and then deletes it from the DLQ. Sending twice is harmless:
 // the ledger counts a partner's event id once.
 //
 // Use it as a Go API (Tool) or through Command, which both the replay binary
@@ -30,6 +31,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -52,13 +54,17 @@ type SQSAPI interface {
 	ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, opts ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error)
 	DeleteMessage(ctx context.Context, in *sqs.DeleteMessageInput, opts ...func(*sqs.Options)) (*sqs.DeleteMessageOutput, error)
 	ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, opts ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
+	GetQueueUrl(ctx context.Context, in *sqs.GetQueueUrlInput, opts ...func(*sqs.Options)) (*sqs.GetQueueUrlOutput, error)
 }
 
-// Tool re-drives messages to the partner queue.
+// Tool re-drives messages to a partner queue. Each partner has a queue of
+// its own (package partnerqueue): a rejection is replayed to the queue it
+// came from, so it keeps its sender; dlq and redrive work on one partner's
+// queue and DLQ at a time.
 type Tool struct {
 	Store    RejectionStore
 	SQS      SQSAPI
-	QueueURL string           // the partner queue
+	QueueURL string           // a partner's queue: redrive's target, and replay's for a rejection without a source
 	DLQURL   string           // its dead-letter queue; needed for dlq and redrive only
 	Actor    string           // who replays, recorded on rejections: "ops:<name>"
 	Now      func() time.Time // default time.Now
@@ -81,7 +87,8 @@ func (t *Tool) Rejections(ctx context.Context, f loyalty.RejectionFilter) ([]loy
 }
 
 // ReplayRejection sends the rejected message's body (or body, when ops fixed
-// it) to the partner queue and marks the rejection replayed. It returns the
+// it) to the queue it was rejected from (its source; QueueURL when it has
+// none) and marks the rejection replayed. It returns the
 // new message's id. Errors: CodeNotFound, CodeConflict (already replayed),
 // and the SQS error when the send failed (the rejection then stays open).
 func (t *Tool) ReplayRejection(ctx context.Context, messageID string, body []byte) (string, error) {
@@ -96,7 +103,13 @@ func (t *Tool) ReplayRejection(ctx context.Context, messageID string, body []byt
 	if body != nil {
 		send = string(body)
 	}
-	id, err := t.send(ctx, send, map[string]types.MessageAttributeValue{
+	queue := t.QueueURL
+	if r.Source != "" {
+		if queue, err = t.queueURL(ctx, r.Source); err != nil {
+			return "", fmt.Errorf("replay rejected message %s: %w", messageID, err)
+		}
+	}
+	id, err := t.send(ctx, queue, send, map[string]types.MessageAttributeValue{
 		ReplayOfAttribute: {DataType: aws.String("String"), StringValue: aws.String(messageID)},
 	})
 	if err != nil {
@@ -108,11 +121,24 @@ func (t *Tool) ReplayRejection(ctx context.Context, messageID string, body []byt
 	return id, nil
 }
 
-func (t *Tool) send(ctx context.Context, body string, attrs map[string]types.MessageAttributeValue) (string, error) {
-	if t.QueueURL == "" {
+// queueURL finds the URL of the queue arn names (arn:aws:sqs:region:account:name).
+func (t *Tool) queueURL(ctx context.Context, arn string) (string, error) {
+	parts := strings.Split(arn, ":")
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "sqs" || parts[5] == "" {
+		return "", fmt.Errorf("source %q is not an SQS queue ARN", arn)
+	}
+	out, err := t.SQS.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(parts[5]), QueueOwnerAWSAccountId: aws.String(parts[4])})
+	if err != nil {
+		return "", fmt.Errorf("find queue %s: %w", arn, err)
+	}
+	return aws.ToString(out.QueueUrl), nil
+}
+
+func (t *Tool) send(ctx context.Context, queueURL, body string, attrs map[string]types.MessageAttributeValue) (string, error) {
+	if queueURL == "" {
 		return "", errors.New("the partner queue URL is not set")
 	}
-	out, err := t.SQS.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(t.QueueURL), MessageBody: aws.String(body), MessageAttributes: attrs})
+	out, err := t.SQS.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(queueURL), MessageBody: aws.String(body), MessageAttributes: attrs})
 	if err != nil {
 		return "", err
 	}
@@ -175,7 +201,7 @@ func (t *Tool) RedriveDLQ(ctx context.Context, ids []string) ([]Redriven, error)
 			attrs = map[string]types.MessageAttributeValue{}
 		}
 		attrs[ReplayOfAttribute] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(m.MessageID)}
-		id, serr := t.send(ctx, m.Body, attrs)
+		id, serr := t.send(ctx, t.QueueURL, m.Body, attrs)
 		if serr != nil {
 			keep = append(keep, m)
 			err = errors.Join(err, fmt.Errorf("redrive %s: %w", m.MessageID, serr))

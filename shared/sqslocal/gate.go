@@ -3,6 +3,7 @@ package sqslocal
 import (
 	"bytes"
 	"encoding/json"
+	"encoding/xml"
 	"io"
 	"net/http"
 	"net/url"
@@ -18,8 +19,9 @@ import (
 // goaws leaves unsynchronised, does long polling itself, and rewrites the
 // JSON-protocol answers goaws gets wrong (see the package doc).
 type gate struct {
-	goaws http.Handler
-	done  <-chan struct{}
+	goaws     http.Handler
+	done      <-chan struct{}
+	authorize Authorizer // nil: every call runs
 
 	// mu guards goaws' queue map and queue settings, which most goaws
 	// handlers read without goaws' own lock: actions that change them run
@@ -91,6 +93,12 @@ func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// goaws indexes the X-Amz-Target split without checking and panics.
 		writeJSONError(w, http.StatusBadRequest, "InvalidAction", "InvalidAction", "missing or malformed X-Amz-Target header")
 		return
+	}
+	if g.authorize != nil {
+		if err := g.authorize(r, body, req.action, req.queueName()); err != nil {
+			writeAccessDenied(w, req, err.Error())
+			return
+		}
 	}
 	if req.json && dataPlane[req.action] && req.queueName() != "" && !queueExists(req.queueName()) {
 		// goaws answers some actions on a missing queue with
@@ -424,6 +432,23 @@ func replyJSONError(w http.ResponseWriter, rec *recorder) {
 		status = rec.status
 	}
 	writeJSONError(w, status, mapped.errType, mapped.queryCode, goawsErr.Message)
+}
+
+// writeAccessDenied refuses a call as SQS refuses one its policies do not
+// allow: 403 AccessDenied, in the protocol of the request.
+func writeAccessDenied(w http.ResponseWriter, req request, message string) {
+	if req.json {
+		writeJSONError(w, http.StatusForbidden, "AccessDenied", "AccessDenied", message)
+		return
+	}
+	var b bytes.Buffer
+	b.WriteString(`<?xml version="1.0"?><ErrorResponse xmlns="http://queue.amazonaws.com/doc/2012-11-05/"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>`)
+	xml.EscapeText(&b, []byte(message))
+	b.WriteString(`</Message><Detail/></Error><RequestId>local</RequestId></ErrorResponse>`)
+	w.Header().Set("Content-Type", "text/xml")
+	w.Header().Set("Content-Length", strconv.Itoa(b.Len()))
+	w.WriteHeader(http.StatusForbidden)
+	w.Write(b.Bytes())
 }
 
 func writeJSONError(w http.ResponseWriter, status int, errType, queryCode, message string) {

@@ -67,7 +67,20 @@ type Server struct {
 type Option func(*options)
 
 type options struct {
-	logf func(format string, args ...any)
+	logf      func(format string, args ...any)
+	authorize Authorizer
+}
+
+// Authorizer decides whether a request may run: it checks who signed it
+// and whether that principal may call action on the named queue ("" for
+// calls of no queue). An error refuses the call as SQS does, with
+// AccessDenied (403), and says why in the message.
+type Authorizer func(r *http.Request, body []byte, action, queue string) error
+
+// WithAuthorizer checks every call with a before goaws sees it. Without it
+// every call runs (goaws checks no credentials).
+func WithAuthorizer(a Authorizer) Option {
+	return func(o *options) { o.authorize = a }
 }
 
 // WithGoawsLog routes goaws' own log lines (info level and up) to logf, for
@@ -110,6 +123,7 @@ func Start(ctx context.Context, opts ...Option) (*Server, error) {
 		sweepQuit: make(chan bool),
 	}
 	s.gate = newGate(router.New(), s.done)
+	s.gate.authorize = o.authorize
 	s.http = &http.Server{
 		Handler:           s.gate,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -86,12 +86,21 @@ func run(args []string) error {
 		st.Stop(context.Background())
 		return err
 	}
+	var queues strings.Builder
+	for _, p := range st.Partners {
+		fmt.Fprintf(&queues, "    %-20s %s   (DLQ %s)\n", p.PartnerID, p.URL, p.DLQ)
+	}
+	coffee, _ := st.Partner("demo-coffee-berlin")
+	if coffee.URL == "" && len(st.Partners) > 0 {
+		coffee = st.Partners[0]
+	}
 	fmt.Printf(`
 Local stack is up.
   HTTP API        %[1]s   (member routes need a JWT, admin routes a SigV4 signature)
   DynamoDB Local  %[2]s   table %[3]s
-  Partner queue   %[6]s   (DLQ %[7]s)
-
+  Partner queues  one per partner; each partner signs with its own key (LOCALPARTNER-<id> / local-secret-<id>)
+                  and may send to its own queue only
+%[11]s
 Try it (token for %[4]q, valid 12 h; another: go run ./shared/cmd/loyaltyctl token -member NAME):
   export TOKEN=%[5]s
   curl -s %[1]s/v1/me -H "Authorization: Bearer $TOKEN"
@@ -105,12 +114,14 @@ Scheduled jobs (%[9]s); what they publish goes to %[10]s:
   go run ./shared/cmd/loyaltyctl job expire-points -date 2027-04-01
   curl -s %[1]s/v1/me/notifications -H "Authorization: Bearer $TOKEN"
 
-A partner drops a purchase on the queue (AWS CLI from Debian's awscli package, any credentials):
-  AWS_ACCESS_KEY_ID=partner AWS_SECRET_ACCESS_KEY=partner /usr/bin/aws sqs send-message --region us-east-1 \
+A partner drops a purchase on its queue (AWS CLI from Debian's awscli package, the partner's own key):
+  AWS_ACCESS_KEY_ID=%[12]s AWS_SECRET_ACCESS_KEY=%[13]s /usr/bin/aws sqs send-message --region us-east-1 \
     --endpoint-url %[8]s --queue-url %[6]s --message-body file://events/partner/samples/purchase.completed/coffee-with-lines.json
+  (what fails for good is recorded as a rejection; what fails 5 deliveries waits in %[7]s)
 
 Ctrl-C stops everything.
-`, st.URL, st.DB.Endpoint, localstack.TableName, localstack.DemoMember, tok, st.QueueURL, st.DLQURL, st.SQSEndpoint, jobsMode(*jobOpts), st.EventsFile())
+`, st.URL, st.DB.Endpoint, localstack.TableName, localstack.DemoMember, tok, coffee.URL, coffee.DLQ, st.SQSEndpoint, jobsMode(*jobOpts), st.EventsFile(),
+		queues.String(), coffee.AccessKeyID, coffee.SecretAccessKey)
 	<-ctx.Done()
 	fmt.Println("\nstopping")
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
