@@ -28,7 +28,7 @@ build: validate ## build every function as a linux/arm64 `bootstrap` into dist/<
 
 .PHONY: validate
 validate: ## check program.json (file, field and reason on error); an invalid program never builds
-	go run ./shared/cmd/loyaltyctl validate program.json
+	go run ./shared/cmd/loyaltyops validate program.json
 
 .PHONY: test
 test: ## vet and run every test (starts DynamoDB Local and the embedded SQS itself)

@@ -3,20 +3,22 @@
 // configuration from CDK context, builds the two stacks of package stacks
 // and applies the cdk-nag AwsSolutions checks, so a finding fails the synth.
 //
-// It only wires: every resource lives in package stacks. It imports
-// shared/config only to validate the program file, so an invalid program
-// never synthesizes, let alone deploys; it must not import function code.
+// It only wires: every resource lives in package stacks. It reads the
+// program file with the domain's parser (loyalty.ParseProgram), so an
+// invalid program never synthesizes, let alone deploys; it links no adapter
+// and no AWS SDK for Go (an import-rules test holds it so).
 package main
 
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/loyalty-functions/loyalty/infra/stacks"
-	"github.com/loyalty-functions/loyalty/shared/config"
+	"github.com/loyalty-functions/loyalty/shared/loyalty"
 )
 
 func main() {
@@ -34,7 +36,11 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	program, err := config.ReadProgram(cfg.ProgramFile)
+	b, err := os.ReadFile(cfg.ProgramFile)
+	if err != nil {
+		return fmt.Errorf("program file: %w", err)
+	}
+	program, err := loyalty.ParseProgram(filepath.Base(cfg.ProgramFile), b)
 	if err != nil {
 		return fmt.Errorf("program file: %w", err)
 	}

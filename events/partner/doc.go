@@ -12,7 +12,8 @@
 // changed once published, a new version gets a new file and a new $id. An
 // event whose type or version has no schema here is refused as unsupported.
 //
-// It imports the standard library and the JSON Schema validator only, never
-// the domain or an adapter of this module: the ingest adapter maps these
-// shapes to domain types.
+// It imports the standard library, the JSON Schema validator and the domain
+// (Decode maps a valid message to loyalty.Purchase or loyalty.Refund, the
+// one mapping the partner queue and the admin door share), never an
+// adapter of this module.
 package partner

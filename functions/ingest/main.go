@@ -22,6 +22,13 @@ import (
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
 )
 
+// The DynamoDB store is each port this function uses.
+var (
+	_ loyalty.Store            = (*dynamo.Store)(nil)
+	_ loyalty.ReferralStore    = (*dynamo.Store)(nil)
+	_ ingest.RejectionRecorder = (*dynamo.Store)(nil)
+)
+
 func main() {
 	f := config.Load("ingest")
 	wait, err := ingest.ParseRefundWaitReceives(os.Getenv("REFUND_WAIT_RECEIVES"))
@@ -31,7 +38,7 @@ func main() {
 	}
 	store := dynamo.New(f.Env.DynamoDB(f.AWS), f.Env.TableName)
 	h, err := ingest.New(ingest.Config{
-		Service:            &loyalty.Service{Store: store, Program: f.Program, Clock: loyalty.SystemClock{}},
+		Service:            &loyalty.Service{Store: store, Referrals: store, Program: f.Program, Clock: loyalty.SystemClock{}},
 		Rejections:         store,
 		Logger:             f.Log,
 		Stage:              f.Env.Stage,

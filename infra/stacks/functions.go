@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/loyalty-functions/loyalty/shared/dynamo"
-	"github.com/loyalty-functions/loyalty/shared/jobs"
+	"github.com/loyalty-functions/loyalty/shared/spec/schedules"
+	"github.com/loyalty-functions/loyalty/shared/spec/table"
 )
 
 // Kind is how a function is invoked; it decides its wiring.
@@ -37,7 +37,7 @@ func (k Kind) String() string {
 }
 
 // Cron is when a job runs, in the program's timezone, so 00:05 stays 00:05
-// local across daylight saving. It comes from jobs.Schedules, the one table
+// local across daylight saving. It comes from schedules.All, the one table
 // the local scheduler also runs.
 type Cron struct {
 	Minute  int
@@ -62,9 +62,9 @@ func (c Cron) String() string {
 	return fmt.Sprintf("%s at minute %d of hours %s", when, c.Minute, c.HourList())
 }
 
-// cronOf is the schedule of a job in jobs.Schedules.
+// cronOf is the schedule of a job in schedules.All.
 func cronOf(job string) *Cron {
-	for _, s := range jobs.Schedules {
+	for _, s := range schedules.All {
 		if s.Job == job {
 			c := &Cron{Minute: s.Minute, Hours: s.Hours}
 			if s.Weekday != nil {
@@ -73,7 +73,7 @@ func cronOf(job string) *Cron {
 			return c
 		}
 	}
-	panic("infra: no schedule for job " + job + " in jobs.Schedules")
+	panic("infra: no schedule for job " + job + " in schedules.All")
 }
 
 // Function is one Lambda: what it is called, how it is invoked and what it
@@ -138,13 +138,13 @@ var Functions = []Function{
 	{Name: "admin-api", Kind: KindAdminAPI, MemoryMB: 256, Timeout: APITimeout, TableActions: adminAPIActions},
 	{Name: "ingest", Kind: KindQueue, MemoryMB: 256, Timeout: IngestTimeout, TableActions: ingestActions},
 	{Name: "expire-points", Kind: KindJob, MemoryMB: 512, Timeout: JobTimeout, TableActions: jobActions,
-		QueryIndexes: []string{dynamo.IndexDue}, Schedule: cronOf(jobs.ExpirePoints)},
+		QueryIndexes: []string{table.IndexDue}, Schedule: cronOf(schedules.ExpirePoints)},
 	{Name: "send-reminders", Kind: KindJob, MemoryMB: 512, Timeout: JobTimeout, TableActions: jobActions,
-		QueryIndexes: []string{dynamo.IndexActivity, dynamo.IndexDue}, Schedule: cronOf(jobs.SendReminders)},
+		QueryIndexes: []string{table.IndexActivity, table.IndexDue}, Schedule: cronOf(schedules.SendReminders)},
 	{Name: "tier-review", Kind: KindJob, MemoryMB: 512, Timeout: JobTimeout, TableActions: jobActions,
-		QueryIndexes: []string{dynamo.IndexReview}, Schedule: cronOf(jobs.TierReview)},
+		QueryIndexes: []string{table.IndexReview}, Schedule: cronOf(schedules.TierReview)},
 	{Name: "win-back", Kind: KindJob, MemoryMB: 512, Timeout: JobTimeout, TableActions: jobActions,
-		QueryIndexes: []string{dynamo.IndexActivity, dynamo.IndexDue}, Schedule: cronOf(jobs.WinBack)},
+		QueryIndexes: []string{table.IndexActivity, table.IndexDue}, Schedule: cronOf(schedules.WinBack)},
 }
 
 // FunctionsOfKind returns the functions of one kind, in table order.

@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/loyalty-functions/loyalty/shared/partnerqueue"
+	"github.com/loyalty-functions/loyalty/shared/spec/partnerqueue"
 )
 
 // Partner is a partner of the program file as infra needs it: its id and

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/loyalty-functions/loyalty/shared/httpapi"
+	"github.com/loyalty-functions/loyalty/shared/spec/routes"
 )
 
 // Route is one HTTP API route. Its authorization is not a field: it follows
@@ -30,18 +30,19 @@ const (
 	AdminPrefix  = "/admin/"
 )
 
-// Routes is the API surface, one route per line of the handlers' route
-// tables (shared/httpapi), the same list the OpenAPI test and the local
-// gateway read. A path outside the tables never reaches a function.
+// Routes is the API surface, one route per line of the route tables
+// (shared/spec/routes), the same list the handlers, the OpenAPI test and
+// the local gateway read. A path outside the tables never reaches a
+// function.
 var Routes = func() []Route {
-	var routes []Route
-	for _, r := range httpapi.MemberRoutes {
-		routes = append(routes, Route{Method: r.Method, Path: r.Path, Function: "member-api"})
+	var out []Route
+	for _, r := range routes.Member {
+		out = append(out, Route{Method: r.Method, Path: r.Path, Function: "member-api"})
 	}
-	for _, r := range httpapi.AdminRoutes {
-		routes = append(routes, Route{Method: r.Method, Path: r.Path, Function: "admin-api"})
+	for _, r := range routes.Admin {
+		out = append(out, Route{Method: r.Method, Path: r.Path, Function: "admin-api"})
 	}
-	return routes
+	return out
 }()
 
 // AuthFor returns the authorization a path demands, or an error for a path

@@ -11,7 +11,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/loyalty-functions/loyalty/shared/dynamo"
+	"github.com/loyalty-functions/loyalty/shared/spec/table"
 )
 
 // StatefulStackProps configures NewStatefulStack.
@@ -113,10 +113,10 @@ func NewStatefulStack(scope constructs.Construct, id string, props *StatefulStac
 	return s
 }
 
-// newTable builds the one table from dynamo.Schema, the definition the
+// newTable builds the one table from table.Definition, the definition the
 // local stack also uses.
 func newTable(stack awscdk.Stack, key awskms.IKey) awsdynamodb.Table {
-	schema := dynamo.Schema
+	schema := table.Definition
 	str := func(name string) *awsdynamodb.Attribute {
 		if name == "" {
 			return nil

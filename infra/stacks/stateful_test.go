@@ -11,7 +11,7 @@ import (
 
 	"github.com/loyalty-functions/loyalty/infra/stacks"
 	"github.com/loyalty-functions/loyalty/shared/dynamo"
-	"github.com/loyalty-functions/loyalty/shared/partnerqueue"
+	"github.com/loyalty-functions/loyalty/shared/spec/partnerqueue"
 )
 
 func TestStatefulStackHasTerminationProtection(t *testing.T) {

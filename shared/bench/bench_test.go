@@ -81,6 +81,7 @@ func setBenchtime(tb testing.TB, v string) {
 	f := flag.Lookup("test.benchtime")
 	if f == nil {
 		tb.Fatal("no test.benchtime flag")
+		return
 	}
 	old := f.Value.String()
 	if err := f.Value.Set(v); err != nil {

@@ -53,7 +53,7 @@ func lambdaFlags(root string) ([]string, error) {
 			return splitShell(strings.TrimSpace(value))
 		}
 	}
-	return nil, fmt.Errorf("Makefile: no GOFLAGS_LAMBDA")
+	return nil, fmt.Errorf("no GOFLAGS_LAMBDA in %s", f.Name())
 }
 
 // splitShell splits words as a shell does for the simple quoting a Makefile

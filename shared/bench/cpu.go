@@ -195,7 +195,7 @@ func (l *lab) cpu(ctx context.Context, reps int) ([]CPURow, error) {
 // with its deployed concurrency.
 func (l *lab) newCPUWorld(table string, client dynamo.Client) (*world, error) {
 	st := dynamo.New(client, table)
-	svc := &loyalty.Service{Store: st, Program: l.program, Clock: loyalty.SystemClock{}}
+	svc := &loyalty.Service{Store: st, Referrals: st, Program: l.program, Clock: loyalty.SystemClock{}}
 	in, err := newIngestPath(svc, st, 0)
 	if err != nil {
 		return nil, err

@@ -119,7 +119,7 @@ type world struct {
 func (l *lab) newWorld(table string, client dynamo.Client, clock loyalty.Clock) (*world, error) {
 	m := NewMeter(client)
 	st := dynamo.New(m, table)
-	svc := &loyalty.Service{Store: st, Program: l.program, Clock: clock}
+	svc := &loyalty.Service{Store: st, Referrals: st, Snapshots: st, Program: l.program, Clock: clock}
 	in, err := newIngestPath(svc, st, 1)
 	if err != nil {
 		return nil, err

@@ -226,6 +226,11 @@ func (m *Meter) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput
 	return out, err
 }
 
+// BatchWriteItem passes through uncounted: only seeding uses it.
+func (m *Meter) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error) {
+	return m.next.BatchWriteItem(ctx, in, opts...)
+}
+
 func (m *Meter) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
 	tc := *in
 	tc.ReturnConsumedCapacity = perIndex(in.ReturnConsumedCapacity)

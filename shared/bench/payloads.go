@@ -16,7 +16,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/loyalty-functions/loyalty/events/partner"
-	"github.com/loyalty-functions/loyalty/shared/partnerqueue"
+	"github.com/loyalty-functions/loyalty/shared/spec/partnerqueue"
 	"github.com/loyalty-functions/loyalty/shared/sqslocal"
 )
 

@@ -179,6 +179,18 @@ func (s *Stub) TransactWriteItems(_ context.Context, _ *dynamodb.TransactWriteIt
 	return stubAnswer[dynamodb.TransactWriteItemsOutput](s, "TransactWriteItems")
 }
 
+// BatchWriteItem is recorded like the other calls.
+func (r *Recorder) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error) {
+	out, err := r.next.BatchWriteItem(ctx, in, opts...)
+	r.keep("BatchWriteItem", in, out, err)
+	return out, err
+}
+
+// BatchWriteItem answers from the recording.
+func (s *Stub) BatchWriteItem(_ context.Context, _ *dynamodb.BatchWriteItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error) {
+	return stubAnswer[dynamodb.BatchWriteItemOutput](s, "BatchWriteItem")
+}
+
 var (
 	_ dynamo.Client = (*Recorder)(nil)
 	_ dynamo.Client = (*Stub)(nil)
@@ -222,12 +234,6 @@ func (w *wireRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	w.answers[target] = append(w.answers[target], httpAnswer{status: resp.StatusCode, header: resp.Header.Clone(), body: body})
 	w.mu.Unlock()
 	return resp, nil
-}
-
-func (w *wireRecorder) reset() {
-	w.mu.Lock()
-	w.answers = map[string][]httpAnswer{}
-	w.mu.Unlock()
 }
 
 func (w *wireRecorder) stub() *wireStub {

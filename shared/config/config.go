@@ -7,8 +7,6 @@ package config
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -95,23 +93,9 @@ func ReadProgram(path string) (*loyalty.Program, error) {
 	return ParseProgram(filepath.Base(path), b)
 }
 
-// ParseProgram decodes a program file strictly (unknown fields are errors)
-// and validates it; messages name the file and the field.
+// ParseProgram decodes and validates a program file (loyalty.ParseProgram).
 func ParseProgram(name string, b []byte) (*loyalty.Program, error) {
-	var p loyalty.Program
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&p); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	if err := p.Validate(); err != nil {
-		var le *loyalty.Error
-		if errors.As(err, &le) && le.Field != "" {
-			return nil, fmt.Errorf("%s: %s: %s", name, le.Field, le.Message)
-		}
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	return &p, nil
+	return loyalty.ParseProgram(name, b)
 }
 
 // AWS builds the SDK configuration the way a Lambda function gets it: the

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
+	"github.com/loyalty-functions/loyalty/shared/spec/table"
 )
 
 // What the scheduled jobs read and write: pages of the sparse indexes (never
@@ -25,8 +26,8 @@ import (
 
 // attribute names of the jobs' items and of the index copies on accounts.
 const (
-	aSnapshot = "ds" // copy of the lots, projected into the due index
-	aActKey   = "ak" // activity index key
+	aSnapshot = table.AttrLotsCopy // copy of the lots, projected into the due index
+	aActKey   = "ak"               // activity index key
 )
 
 // activityKeyOf files a member under the UTC week of their last activity.

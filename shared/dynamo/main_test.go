@@ -18,7 +18,7 @@ import (
 var db *dynamodb.Client
 
 func TestMain(m *testing.M) {
-	os.Exit(dynamolocal.RunTests(m, func(s *dynamolocal.Server) { db = s.Client() }))
+	os.Exit(dynamotest.RunTests(m, func(s *dynamolocal.Server) { db = s.Client() }))
 }
 
 // newTable creates a fresh table from the shared schema and returns its name.
@@ -62,7 +62,7 @@ func newFixture(tb testing.TB) fixture {
 	tb.Helper()
 	st := dynamo.New(db, newTable(tb))
 	clock := &testClock{now: time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)}
-	return fixture{store: st, clock: clock, svc: &loyalty.Service{Store: st, Program: testProgram(tb), Clock: clock}}
+	return fixture{store: st, clock: clock, svc: &loyalty.Service{Store: st, Referrals: st, Snapshots: st, Catalog: st, Erasures: st, Program: testProgram(tb), Clock: clock}}
 }
 
 func (f fixture) purchase(member, event string, minor int64, at time.Time) loyalty.Purchase {

@@ -67,16 +67,8 @@ func (s *Store) Seed(ctx context.Context, accounts []loyalty.Account, entries []
 	return first
 }
 
-// batchWriter is the part of *dynamodb.Client Seed needs beyond Client.
-type batchWriter interface {
-	BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
-}
-
 func (s *Store) writeBatch(ctx context.Context, items []map[string]types.AttributeValue) error {
-	bw, ok := s.client.(batchWriter)
-	if !ok {
-		return fmt.Errorf("seed: the DynamoDB client cannot BatchWriteItem")
-	}
+	bw := s.client
 	reqs := make([]types.WriteRequest, len(items))
 	for i, it := range items {
 		reqs[i] = types.WriteRequest{PutRequest: &types.PutRequest{Item: it}}

@@ -28,6 +28,7 @@ type Client interface {
 	Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
 	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
 	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+	BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
 }
 
 // Capacity is consumed capacity and request counts, as DynamoDB reported them.
@@ -459,3 +460,14 @@ func stringAttr(item map[string]types.AttributeValue, name string) string {
 	}
 	return ""
 }
+
+// The domain's ports the store implements (the adapters' own interfaces,
+// httpapi's and the jobs', are asserted where they are wired).
+var (
+	_ loyalty.Store         = (*Store)(nil)
+	_ loyalty.ReferralStore = (*Store)(nil)
+	_ loyalty.SnapshotStore = (*Store)(nil)
+	_ loyalty.Inbox         = (*Store)(nil)
+	_ loyalty.Catalog       = (*Store)(nil)
+	_ loyalty.Eraser        = (*Store)(nil)
+)

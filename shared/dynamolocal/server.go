@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
-	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -229,28 +228,6 @@ func clientConfig() aws.Config {
 		Region:      region,
 		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
 	}
-}
-
-// RunTests is for TestMain: it starts a server, calls setup with it (setup may
-// be nil), runs the tests, stops the server and returns the exit code for os.Exit.
-func RunTests(m *testing.M, setup func(*Server)) int {
-	s, err := Start(context.Background(), Options{})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "dynamolocal: %v\n", err)
-		return 1
-	}
-	defer s.Stop() // also on a panic in setup or in a test
-	if setup != nil {
-		setup(s)
-	}
-	code := m.Run()
-	if err := s.Stop(); err != nil {
-		fmt.Fprintf(os.Stderr, "dynamolocal: %v\n", err)
-		if code == 0 {
-			code = 1
-		}
-	}
-	return code
 }
 
 // reservePort picks a free port of 127.0.0.1 and takes a lock named after it,

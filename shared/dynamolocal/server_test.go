@@ -3,6 +3,7 @@ package dynamolocal
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"strconv"
@@ -15,16 +16,27 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-// shared is the server RunTests starts for the whole package.
+// shared is the server TestMain starts for the whole package.
 var shared *Server
 
 func TestMain(m *testing.M) {
-	os.Exit(RunTests(m, func(s *Server) { shared = s }))
+	s, err := Start(context.Background(), Options{})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "dynamolocal: %v\n", err)
+		os.Exit(1)
+	}
+	shared = s
+	code := m.Run()
+	if err := s.Stop(); err != nil && code == 0 {
+		fmt.Fprintf(os.Stderr, "dynamolocal: %v\n", err)
+		code = 1
+	}
+	os.Exit(code)
 }
 
-func TestRunTestsServerAnswers(t *testing.T) {
+func TestSharedServerAnswers(t *testing.T) {
 	if shared == nil {
-		t.Fatalf("got no server from RunTests setup, want one")
+		t.Fatalf("got no server from TestMain, want one")
 	}
 	if _, err := shared.Client().ListTables(t.Context(), &dynamodb.ListTablesInput{}); err != nil {
 		t.Fatalf("ListTables on the shared server: got %v, want no error", err)

@@ -8,7 +8,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/loyalty-functions/loyalty/shared/dynamo"
 	"github.com/loyalty-functions/loyalty/shared/emf"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
 )
@@ -16,10 +15,8 @@ import (
 // AdminStore is what the admin API needs of the store.
 type AdminStore interface {
 	MemberStore
-	PutReward(ctx context.Context, r loyalty.Reward) error
 	Ledger(ctx context.Context, id loyalty.MemberID) ([]loyalty.Entry, error)
 	AuditMember(ctx context.Context, id loyalty.MemberID) (*loyalty.AuditProblem, error)
-	EraseMember(ctx context.Context, id loyalty.MemberID, now time.Time) (dynamo.Erasure, error)
 	FeedbackStore // review.go
 }
 
@@ -189,7 +186,7 @@ func (a *AdminAPI) eraseMember(ctx context.Context, r *request) (int, any, error
 	if err != nil {
 		return 0, nil, err
 	}
-	er, err := a.store.EraseMember(ctx, id, a.svc.Clock.Now())
+	er, err := a.svc.Erase(ctx, id)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -215,17 +212,14 @@ func (a *AdminAPI) putReward(ctx context.Context, r *request) (int, any, error) 
 	if rw.ID != r.params["rewardId"] {
 		return 0, nil, loyalty.Invalid("id", "the body's id must equal the path's rewardId")
 	}
-	if err := rw.Validate(); err != nil {
-		return 0, nil, err
-	}
-	if err := a.store.PutReward(ctx, rw); err != nil {
+	if err := a.svc.PutReward(ctx, rw); err != nil {
 		return 0, nil, err
 	}
 	return http.StatusOK, rw, nil
 }
 
 // auditMember checks one member: balance = sum of the ledger = sum of the
-// lots. The whole-table audit is a command (loyaltyctl audit), because it
+// lots. The whole-table audit is a command (loyaltyops audit), because it
 // Scans and no request path may.
 func (a *AdminAPI) auditMember(ctx context.Context, r *request) (int, any, error) {
 	id, err := a.pathMember(r)

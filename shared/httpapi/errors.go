@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -53,7 +54,7 @@ type ErrorBody struct {
 
 // errorResponse renders err; an internal error shows only "internal error"
 // and the request id, and the log gets the rest.
-func errorResponse(log *slog.Logger, requestID string, err error) events.APIGatewayV2HTTPResponse {
+func errorResponse(ctx context.Context, log *slog.Logger, requestID string, err error) events.APIGatewayV2HTTPResponse {
 	code := loyalty.ErrorCode(err)
 	status, ok := statusOf[code]
 	if !ok {
@@ -71,7 +72,7 @@ func errorResponse(log *slog.Logger, requestID string, err error) events.APIGate
 	if status >= 500 {
 		level = slog.LevelError
 	}
-	log.Log(nil, level, "request failed", "code", code, "status", status, "error", err.Error())
+	log.Log(ctx, level, "request failed", "code", code, "status", status, "error", err.Error())
 	resp := jsonResponse(status, body)
 	if code == loyalty.CodeUnavailable {
 		resp.Headers["Retry-After"] = "1"

@@ -24,7 +24,7 @@ import (
 var db *dynamodb.Client
 
 func TestMain(m *testing.M) {
-	os.Exit(dynamolocal.RunTests(m, func(s *dynamolocal.Server) { db = s.Client() }))
+	os.Exit(dynamotest.RunTests(m, func(s *dynamolocal.Server) { db = s.Client() }))
 }
 
 type apis struct {
@@ -44,7 +44,7 @@ func newAPIs(tb testing.TB) apis {
 		tb.Fatal(err)
 	}
 	st := dynamo.New(db, name)
-	svc := &loyalty.Service{Store: st, Program: p, Clock: loyalty.SystemClock{}}
+	svc := &loyalty.Service{Store: st, Referrals: st, Catalog: st, Erasures: st, Program: p, Clock: loyalty.SystemClock{}}
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	return apis{member: httpapi.NewMemberAPI(svc, st, log), admin: httpapi.NewAdminAPI(svc, st, log).WithPartnerDecoder(partner.DecodeParts), store: st}
 }

@@ -15,9 +15,13 @@ import (
 // MemberStore is what the member API reads beyond the domain's Store port.
 type MemberStore interface {
 	loyalty.Store
+	Inbox // notifications.go
 	Activity(ctx context.Context, id loyalty.MemberID, cursor string, limit int) ([]loyalty.Entry, string, error)
 	Redemptions(ctx context.Context, id loyalty.MemberID) ([]loyalty.Redemption, error)
 	Rewards(ctx context.Context) ([]loyalty.Reward, error)
+	// MemberClass is the customer class the weekly job recorded; ok false
+	// before the first one.
+	MemberClass(ctx context.Context, id loyalty.MemberID) (c loyalty.MemberClass, ok bool, err error)
 }
 
 // MemberAPI serves the mobile app.
@@ -58,11 +62,7 @@ func (m *MemberAPI) Handle(ctx context.Context, ev events.APIGatewayV2HTTPReques
 // account returns the caller's account, enrolling a new member on their
 // first call (idempotently: a second enrolment returns the first account).
 func (m *MemberAPI) account(ctx context.Context, id loyalty.MemberID) (loyalty.Account, error) {
-	a, err := m.store.Account(ctx, id)
-	if loyalty.ErrorCode(err) == loyalty.CodeNotFound {
-		return m.store.Enrol(ctx, id, m.svc.Clock.Now())
-	}
-	return a, err
+	return m.svc.Enrol(ctx, id)
 }
 
 // MeView is the body of GET /v1/me.
@@ -128,23 +128,17 @@ func (m *MemberAPI) getMe(ctx context.Context, r *request) (int, any, error) {
 		return 0, nil, err
 	}
 	v := meView(a, m.svc.Program, m.svc.Clock.Now())
-	if cs, ok := m.store.(classStore); ok {
-		c, found, err := cs.MemberClass(ctx, id)
-		if err != nil {
-			return 0, nil, err
-		}
-		if found {
-			v.Class = &ClassView{Class: c.Class, Since: c.Since}
-		}
+	c, found, err := m.store.MemberClass(ctx, id)
+	if err != nil {
+		return 0, nil, err
+	}
+	if found {
+		v.Class = &ClassView{Class: c.Class, Since: c.Since}
 	}
 	return http.StatusOK, v, nil
 }
 
 // classStore reads the customer class the weekly win-back job records.
-type classStore interface {
-	MemberClass(ctx context.Context, id loyalty.MemberID) (loyalty.MemberClass, bool, error)
-}
-
 // ClassView is the member's customer class (recency, frequency, spend).
 type ClassView struct {
 	Class string       `json:"class"`

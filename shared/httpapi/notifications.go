@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"time"
 
@@ -40,14 +39,6 @@ func notificationView(n loyalty.Notification) NotificationView {
 	return v
 }
 
-func (m *MemberAPI) inbox() (Inbox, error) {
-	in, ok := m.store.(Inbox)
-	if !ok {
-		return nil, &loyalty.Error{Code: loyalty.CodeInternal, Message: "internal error", Err: errors.New("the member store has no inbox")}
-	}
-	return in, nil
-}
-
 // listNotifications: GET /v1/me/notifications?limit=&cursor=
 func (m *MemberAPI) listNotifications(ctx context.Context, r *request) (int, any, error) {
 	id, err := r.member()
@@ -65,11 +56,7 @@ func (m *MemberAPI) listNotifications(ctx context.Context, r *request) (int, any
 	if err != nil {
 		return 0, nil, err
 	}
-	in, err := m.inbox()
-	if err != nil {
-		return 0, nil, err
-	}
-	ns, next, err := in.Notifications(ctx, id, cursor, limit, m.svc.Clock.Now())
+	ns, next, err := m.store.Notifications(ctx, id, cursor, limit, m.svc.Clock.Now())
 	if err != nil {
 		return 0, nil, err
 	}
@@ -94,11 +81,7 @@ func (m *MemberAPI) markNotificationRead(ctx context.Context, r *request) (int, 
 	if err := loyalty.ValidateKey("notificationId", nid); err != nil {
 		return 0, nil, err
 	}
-	in, err := m.inbox()
-	if err != nil {
-		return 0, nil, err
-	}
-	n, err := in.MarkNotificationRead(ctx, id, nid, m.svc.Clock.Now())
+	n, err := m.store.MarkNotificationRead(ctx, id, nid, m.svc.Clock.Now())
 	if err != nil {
 		return 0, nil, err
 	}

@@ -17,28 +17,26 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
+	"github.com/loyalty-functions/loyalty/shared/spec/routes"
 )
 
-// Auth is how API Gateway authorizes a route.
-type Auth string
+// Auth and Route are the route table's (package routes, the one list the
+// handlers, the OpenAPI test, the local gateway and the CDK stack read).
+type (
+	Auth  = routes.Auth
+	Route = routes.Route
+)
 
 const (
-	AuthJWT Auth = "JWT"     // Cognito user-pool JWT authorizer
-	AuthIAM Auth = "AWS_IAM" // SigV4-signed by an IAM principal
+	AuthJWT = routes.AuthJWT
+	AuthIAM = routes.AuthIAM
 )
 
-// Route is one route of an API. The route tables in routes.go are the one
-// list that the handlers, the OpenAPI test, the local gateway and the CDK
-// stack all read.
-type Route struct {
-	Method    string
-	Path      string // API Gateway syntax: /v1/me/redemptions/{id}
-	Auth      Auth
-	Operation string // operationId in the OpenAPI description
-}
-
-// Key is the API Gateway route key, "GET /v1/me".
-func (r Route) Key() string { return r.Method + " " + r.Path }
+// MemberRoutes and AdminRoutes are the routes each API serves.
+var (
+	MemberRoutes = routes.Member
+	AdminRoutes  = routes.Admin
+)
 
 // request is what a handler sees: the decoded request and its context.
 type request struct {
@@ -92,9 +90,9 @@ func (rt *router) serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest) 
 	}
 	if match == nil {
 		if pathMatched {
-			return errorResponse(log, id, loyalty.Errorf(CodeMethodNotAllowed, "%s is not allowed on %s", method, path)), nil
+			return errorResponse(ctx, log, id, loyalty.Errorf(CodeMethodNotAllowed, "%s is not allowed on %s", method, path)), nil
 		}
-		return errorResponse(log, id, loyalty.Errorf(CodeRouteNotFound, "no route %s %s", method, path)), nil
+		return errorResponse(ctx, log, id, loyalty.Errorf(CodeRouteNotFound, "no route %s %s", method, path)), nil
 	}
 	h := rt.handlers[match.Operation]
 	req := &request{ev: ev, params: params, id: id, log: log.With("operation", match.Operation)}
@@ -109,11 +107,11 @@ func (rt *router) serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest) 
 		_, authErr = req.admin()
 	}
 	if authErr != nil {
-		return errorResponse(req.log, id, authErr), nil
+		return errorResponse(ctx, req.log, id, authErr), nil
 	}
 	status, body, err := h(ctx, req)
 	if err != nil {
-		return errorResponse(req.log, id, err), nil
+		return errorResponse(ctx, req.log, id, err), nil
 	}
 	req.log.Info("request served", "status", status)
 	resp := jsonResponse(status, body)

@@ -26,8 +26,8 @@ import (
 	"github.com/loyalty-functions/loyalty/shared/dynamo"
 	"github.com/loyalty-functions/loyalty/shared/ingest"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
-	"github.com/loyalty-functions/loyalty/shared/partnerqueue"
 	"github.com/loyalty-functions/loyalty/shared/replay"
+	"github.com/loyalty-functions/loyalty/shared/spec/partnerqueue"
 	"github.com/loyalty-functions/loyalty/shared/sqslocal"
 )
 
@@ -313,7 +313,7 @@ func TestFaultInjectionThroughTheQueue(t *testing.T) {
 	store := dynamo.New(client, table)
 	metrics := &syncBuffer{}
 	h, err := ingest.New(ingest.Config{
-		Service:            &loyalty.Service{Store: store, Program: testProgram(t, loyalty.RefundNegative), Clock: loyalty.SystemClock{}},
+		Service:            &loyalty.Service{Store: store, Referrals: store, Program: testProgram(t, loyalty.RefundNegative), Clock: loyalty.SystemClock{}},
 		Rejections:         store,
 		Logger:             slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError})),
 		Metrics:            metrics,

@@ -17,7 +17,7 @@ import (
 	"github.com/loyalty-functions/loyalty/events/partner"
 	"github.com/loyalty-functions/loyalty/shared/emf"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
-	"github.com/loyalty-functions/loyalty/shared/partnerqueue"
+	"github.com/loyalty-functions/loyalty/shared/spec/partnerqueue"
 )
 
 // RejectionRecorder stores messages refused for good. Recording the same

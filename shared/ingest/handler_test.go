@@ -15,7 +15,7 @@ import (
 
 	"github.com/loyalty-functions/loyalty/shared/ingest"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
-	"github.com/loyalty-functions/loyalty/shared/partnerqueue"
+	"github.com/loyalty-functions/loyalty/shared/spec/partnerqueue"
 )
 
 func loadSQSEvent(tb testing.TB, name string) events.SQSEvent {

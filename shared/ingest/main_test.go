@@ -118,7 +118,7 @@ func newFixture(tb testing.TB, client dynamo.Client, opts ...func(*ingest.Config
 	store := dynamo.New(client, newTable(tb, db))
 	f := fixture{store: store, logs: &syncBuffer{}, metrics: &syncBuffer{}, now: clockAt}
 	cfg := ingest.Config{
-		Service:    &loyalty.Service{Store: store, Program: testProgram(tb, loyalty.RefundNegative), Clock: loyalty.ClockFunc(func() time.Time { return clockAt })},
+		Service:    &loyalty.Service{Store: store, Referrals: store, Program: testProgram(tb, loyalty.RefundNegative), Clock: loyalty.ClockFunc(func() time.Time { return clockAt })},
 		Rejections: store,
 		Logger:     slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Metrics:    f.metrics,

@@ -21,6 +21,9 @@ import (
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
 )
 
+// The DynamoDB store is the jobs' store.
+var _ jobs.Store = (*dynamo.Store)(nil)
+
 // Start runs the Lambda of one job (jobs.ExpirePoints, ...). It returns only
 // if the function cannot start, after logging why.
 func Start(job string) {

@@ -21,7 +21,7 @@ import (
 var db *dynamodb.Client
 
 func TestMain(m *testing.M) {
-	os.Exit(dynamolocal.RunTests(m, func(s *dynamolocal.Server) { db = s.Client() }))
+	os.Exit(dynamotest.RunTests(m, func(s *dynamolocal.Server) { db = s.Client() }))
 }
 
 // clock is a settable clock.
@@ -101,7 +101,7 @@ func newEnv(tb testing.TB, cfg jobs.Config) *env {
 	name := dynamotest.NewTable(tb, db, "jobs-test")
 	e := &env{table: name, store: dynamo.New(db, name), clock: &clock{now: time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)}, sink: &sink{}}
 	prog := testProgram(tb)
-	e.svc = &loyalty.Service{Store: e.store, Program: prog, Clock: e.clock}
+	e.svc = &loyalty.Service{Store: e.store, Referrals: e.store, Snapshots: e.store, Program: prog, Clock: e.clock}
 	e.jstore = dynamo.New(db, name)
 	cfg.Shards = dynamo.DueShards
 	e.jobs = jobs.New(e.jstore, prog, e.clock, e.sink, cfg, nil)

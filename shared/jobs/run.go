@@ -13,27 +13,39 @@ import (
 
 	"github.com/loyalty-functions/loyalty/shared/emf"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
+	"github.com/loyalty-functions/loyalty/shared/spec/schedules"
 )
 
-// Job names: the function names, the checkpoint prefixes and the "job" of
-// a scheduled event's detail.
+// Job names (package schedules): the function names, the checkpoint
+// prefixes and the "job" of a scheduled event's detail.
 const (
-	ExpirePoints  = "expire-points"
-	SendReminders = "send-reminders"
-	WinBack       = "win-back"
+	ExpirePoints  = schedules.ExpirePoints
+	SendReminders = schedules.SendReminders
+	WinBack       = schedules.WinBack
+	TierReview    = schedules.TierReview
 )
+
+// Schedule and Schedules are when the jobs run (package schedules).
+type Schedule = schedules.Schedule
+
+// Schedules are the jobs' schedules.
+var Schedules = schedules.All
 
 // Store is what the jobs read and write beyond the domain's ports.
-// *dynamo.Store implements it.
+// *dynamo.Store implements it (asserted where the jobs are wired, in
+// shared/jobrun).
 type Store interface {
 	loyalty.Store
 	loyalty.Inbox
+	loyalty.SnapshotStore
 	// DueAccounts pages through one day and shard of the due index.
 	DueAccounts(ctx context.Context, day loyalty.Date, shard int, cursor string, limit int) ([]loyalty.IndexHit, string, error)
 	// RewardsEnding pages through the issued rewards whose last day is day.
 	RewardsEnding(ctx context.Context, day loyalty.Date, shard int, cursor string, limit int) ([]loyalty.IndexHit, string, error)
 	// ActiveInWeek pages through the members last active in an ISO week.
 	ActiveInWeek(ctx context.Context, week string, shard int, cursor string, limit int) ([]loyalty.IndexHit, string, error)
+	// ReviewAccounts pages through the members whose tier cycle ends on day.
+	ReviewAccounts(ctx context.Context, day loyalty.Date, shard int, cursor string, limit int) ([]loyalty.IndexHit, string, error)
 	Checkpoints(ctx context.Context, job string, run loyalty.Date) (map[string]loyalty.Checkpoint, error)
 	SaveCheckpoint(ctx context.Context, job string, run loyalty.Date, cp loyalty.Checkpoint) error
 	Accounts(ctx context.Context, ids []loyalty.MemberID) (map[loyalty.MemberID]loyalty.Account, error)
@@ -106,7 +118,7 @@ func New(store Store, program *loyalty.Program, clock loyalty.Clock, publisher l
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Jobs{Store: store, Service: &loyalty.Service{Store: store, Program: program, Clock: clock},
+	return &Jobs{Store: store, Service: &loyalty.Service{Store: store, Snapshots: store, Program: program, Clock: clock},
 		Notifier: &loyalty.Notifier{Inbox: store, Publisher: publisher, Program: program},
 		Config:   cfg, Log: log, sem: make(chan struct{}, cfg.Concurrency)}
 }
@@ -356,14 +368,6 @@ func (j *Jobs) outboxScopes(rep *Report, req Request) []scope {
 		}
 	}
 	return scopes
-}
-
-// store puts notifications in the inbox (even when ctx has ended: what was
-// done must be told) and returns those whose event is to be published.
-func (j *Jobs) store(ctx context.Context, rep *Report, ns []loyalty.Notification) ([]loyalty.Notification, error) {
-	pending, res, err := j.Notifier.Store(context.WithoutCancel(ctx), ns)
-	rep.add(func(r *Report) { r.Notified += res.Stored; r.Repeated += res.Repeated })
-	return pending, err
 }
 
 // publish publishes stored notifications' events; those it cannot stay in

@@ -9,15 +9,6 @@ import (
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
 )
 
-// TierReview is the job that reviews tiers at their members' cycle end.
-const TierReview = "tier-review"
-
-// reviewIndex is the part of the store the tier review walks; *dynamo.Store
-// implements it.
-type reviewIndex interface {
-	ReviewAccounts(ctx context.Context, day loyalty.Date, shard int, cursor string, limit int) ([]loyalty.IndexHit, string, error)
-}
-
 // ReviewTiers reviews the tier of every member whose cycle ends on req.Day
 // (and the LookbackDays before, so a missed run is caught up), found through
 // the sparse review index, shard by shard. A member whose qualifying points
@@ -29,10 +20,7 @@ func (j *Jobs) ReviewTiers(ctx context.Context, req Request) (*Report, error) {
 	if err := j.checkDay(TierReview, req); err != nil {
 		return nil, err
 	}
-	idx, ok := j.Store.(reviewIndex)
-	if !ok {
-		return nil, fmt.Errorf("tier review: the store has no review index")
-	}
+	idx := j.Store
 	rep := &Report{Job: TierReview}
 	handle := func(ctx context.Context, stop time.Time, hits []loyalty.IndexHit) error {
 		var (

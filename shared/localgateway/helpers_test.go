@@ -170,15 +170,6 @@ func devToken(tb testing.TB, key *rsa.PrivateKey, audience string, ttl time.Dura
 	return tok
 }
 
-func jsonString(tb testing.TB, v any) string {
-	tb.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		tb.Fatalf("marshal: %v", err)
-	}
-	return string(b)
-}
-
 func mustPublicDER(tb testing.TB, key *rsa.PrivateKey) []byte {
 	tb.Helper()
 	der, err := x509.MarshalPKIXPublicKey(&key.PublicKey)

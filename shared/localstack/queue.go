@@ -12,8 +12,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/loyalty-functions/loyalty/shared/localiam"
-	"github.com/loyalty-functions/loyalty/shared/partnerqueue"
 	"github.com/loyalty-functions/loyalty/shared/runtimeapi"
+	"github.com/loyalty-functions/loyalty/shared/spec/partnerqueue"
 	"github.com/loyalty-functions/loyalty/shared/sqslocal"
 )
 
@@ -81,6 +81,7 @@ func (p queuePolicy) authorize(r *http.Request, body []byte, action, queue strin
 	if own, ok := p.own[who.Name]; ok && own == queue && slices.Contains(partnerActions, action) {
 		return nil
 	}
+	//lint:ignore ST1005 the text is SQS's own AccessDenied message, which the gate sends to the client as it is
 	return fmt.Errorf("User: %s is not authorized to perform: sqs:%s on resource: %s", who.Name, action, "arn:aws:sqs:"+sqslocal.Region+":"+sqslocal.AccountID+":"+queue)
 }
 

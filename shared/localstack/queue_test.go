@@ -15,7 +15,7 @@ import (
 
 	"github.com/loyalty-functions/loyalty/shared/localstack"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
-	"github.com/loyalty-functions/loyalty/shared/partnerqueue"
+	"github.com/loyalty-functions/loyalty/shared/spec/partnerqueue"
 )
 
 // send drops one partner event on the queue of the partner it names, with

@@ -19,7 +19,7 @@ func Seed(ctx context.Context, store *dynamo.Store, program *loyalty.Program) er
 			return err
 		}
 	}
-	svc := &loyalty.Service{Store: store, Program: program, Clock: loyalty.SystemClock{}}
+	svc := &loyalty.Service{Store: store, Referrals: store, Catalog: store, Program: program, Clock: loyalty.SystemClock{}}
 	now := time.Now().UTC()
 	for i, minor := range []int64{4_250, 3_180} {
 		p := loyalty.Purchase{Key: loyalty.PurchaseKey("demo-shop", "seed-"+string(rune('1'+i))), MemberID: DemoMember,

@@ -105,14 +105,6 @@ func accountWith(tb testing.TB, p *Program, lots ...Lot) (Account, []Entry) {
 	return a, entries
 }
 
-func sortLotsByExpiry(l []Lot) {
-	for i := 1; i < len(l); i++ {
-		for j := i; j > 0 && l[j].Expires < l[j-1].Expires; j-- {
-			l[j], l[j-1] = l[j-1], l[j]
-		}
-	}
-}
-
 func TestRedemptionTakesOldestLotsFirst(t *testing.T) {
 	p := program(t, RefundNegative)
 	cases := []struct {

@@ -32,11 +32,11 @@ type SnapshotStore interface {
 // member is never expired untold however a run ends. It plans from
 // snapshot, the lots the due index handed over; when that copy is out of
 // date (or nil) it reads the account (read reports it) and plans again.
-// ok is false when nothing was due. A store that cannot write from a
-// snapshot gets ExpireDue, and the caller tells the member itself.
+// ok is false when nothing was due. Without Snapshots wired it is
+// ExpireDue, and the caller tells the member itself.
 func (s *Service) ExpireDueFrom(ctx context.Context, member MemberID, snapshot []Lot, today Date, tell func(Entry) Notification) (res Result, ok, read bool, err error) {
-	ss, can := s.Store.(SnapshotStore)
-	if !can {
+	ss := s.Snapshots
+	if ss == nil {
 		res, ok, err = s.ExpireDue(ctx, member, today)
 		return res, ok, true, err
 	}

@@ -1,6 +1,9 @@
 package loyalty
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -135,4 +138,27 @@ func (p *Program) BasePoints(spend Money) (Points, error) {
 // String names the program for logs.
 func (p *Program) String() string {
 	return fmt.Sprintf("program %s (%s, %s)", p.ID, p.Currency, p.Timezone)
+}
+
+// ParseProgram decodes a program file strictly (unknown fields are errors)
+// and validates it; messages name the file and the field, as in
+// "program.json: partners[1].id: partner \"x\" is listed twice".
+func ParseProgram(name string, b []byte) (*Program, error) {
+	var p Program
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%s: more than one JSON value", name)
+	}
+	if err := p.Validate(); err != nil {
+		var le *Error
+		if errors.As(err, &le) && le.Field != "" {
+			return nil, fmt.Errorf("%s: %s: %s", name, le.Field, le.Message)
+		}
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return &p, nil
 }

@@ -191,13 +191,12 @@ func PlanReferrerBonus(referrer Account, prog *Program, pay ReferralPayout, mont
 	return pay
 }
 
-// referrals returns the Store's referral storage.
+// referrals returns the referral storage wired into the service.
 func (s *Service) referrals() (ReferralStore, error) {
-	rs, ok := s.Store.(ReferralStore)
-	if !ok {
-		return nil, fmt.Errorf("store %T keeps no referrals", s.Store)
+	if s.Referrals == nil {
+		return nil, errNotWired("referral store")
 	}
-	return rs, nil
+	return s.Referrals, nil
 }
 
 // planReferrer completes the referrer's side of a payout. A referrer who is

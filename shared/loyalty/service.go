@@ -55,11 +55,21 @@ type Store interface {
 	Enrol(ctx context.Context, id MemberID, now time.Time) (Account, error)
 }
 
-// Service carries out the loyalty operations against a Store.
+// Service carries out the loyalty operations against its ports. Store is
+// required; the others are wired by the functions that use them (ports.go).
 type Service struct {
-	Store   Store
-	Program *Program
-	Clock   Clock
+	Store Store
+	// Referrals keeps referral codes and links; nil: referral operations
+	// fail as internal errors.
+	Referrals ReferralStore
+	// Snapshots writes an expiry planned from the due index's copy of the
+	// lots; nil: the expiry reads the account first.
+	Snapshots SnapshotStore
+	// Catalog and Erasures serve the ops doors.
+	Catalog  Catalog
+	Erasures Eraser
+	Program  *Program
+	Clock    Clock
 }
 
 // Ledger key prefixes keep operations of different kinds from colliding on

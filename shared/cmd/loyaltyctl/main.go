@@ -1,12 +1,11 @@
-// Command loyaltyctl is the developer and ops tool of the local stack:
+// Command loyaltyctl is the developer tool of the local stack (ops tools for
+// a deployed engine are loyaltyops and replay, which never link it):
 //
 //	loyaltyctl run [-addr 127.0.0.1:3000]      run the local stack until Ctrl-C
 //	    [-schedules=true] [-fast-forward 1m]    the jobs on their schedules; replay one past day per minute up to today
 //	loyaltyctl job NAME [-date YYYY-MM-DD]     run expire-points, send-reminders or win-back now (job.go)
 //	loyaltyctl token [-member ID] [-ttl 1h]    print a development JWT for a member
 //	loyaltyctl admin METHOD PATH [BODY]        call an admin route, SigV4-signed with the local admin key
-//	loyaltyctl audit -table NAME [-endpoint URL] check every member: balance = ledger = lots (Scans: ops only)
-//	loyaltyctl validate [FILE]                  check a program file (default program.json); exit 1 with file, field and reason
 //
 // Everything it starts listens on 127.0.0.1 and stops on Ctrl-C.
 package main
@@ -14,7 +13,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -27,11 +25,6 @@ import (
 	"syscall"
 	"time"
 
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-
-	"github.com/loyalty-functions/loyalty/shared/config"
-	"github.com/loyalty-functions/loyalty/shared/dynamo"
 	"github.com/loyalty-functions/loyalty/shared/localgateway"
 	"github.com/loyalty-functions/loyalty/shared/localstack"
 )
@@ -48,12 +41,8 @@ func main() {
 		err = token(os.Args[2:])
 	case "admin":
 		err = admin(os.Args[2:])
-	case "audit":
-		err = audit(os.Args[2:])
 	case "job":
 		err = job(os.Args[2:])
-	case "validate":
-		err = validate(os.Args[2:])
 	default:
 		usage()
 	}
@@ -64,7 +53,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: loyaltyctl run [-addr 127.0.0.1:3000] [-schedules] [-fast-forward 1m] | job NAME [-date YYYY-MM-DD] | token [-member ID] [-ttl 1h] | admin METHOD PATH [BODY] | audit -table NAME [-endpoint URL]")
+	fmt.Fprintln(os.Stderr, "usage: loyaltyctl run [-addr 127.0.0.1:3000] [-schedules] [-fast-forward 1m] | job NAME [-date YYYY-MM-DD] | token [-member ID] [-ttl 1h] | admin METHOD PATH [BODY]")
 	os.Exit(2)
 }
 
@@ -108,7 +97,7 @@ Try it (token for %[4]q, valid 12 h; another: go run ./shared/cmd/loyaltyctl tok
   curl -s -X POST %[1]s/v1/me/redemptions -H "Authorization: Bearer $TOKEN" -H "Idempotency-Key: try-1" -H "Content-Type: application/json" -d '{"rewardId":"free-coffee"}'
   curl -s %[1]s/v1/me/activity?limit=5 -H "Authorization: Bearer $TOKEN"
   go run ./shared/cmd/loyaltyctl admin GET /admin/members/%[4]s/audit
-  go run ./shared/cmd/loyaltyctl audit -table %[3]s -endpoint %[2]s
+  go run ./shared/cmd/loyaltyops audit -table %[3]s -endpoint %[2]s
 
 Scheduled jobs (%[9]s); what they publish goes to %[10]s:
   go run ./shared/cmd/loyaltyctl job expire-points -date 2027-04-01
@@ -190,51 +179,3 @@ func admin(args []string) error {
 
 // audit runs the whole-table audit with the caller's AWS credentials. It
 // Scans for accounts, which is why it is an ops command and not a route.
-func audit(args []string) error {
-	fs := flag.NewFlagSet("audit", flag.ExitOnError)
-	table := fs.String("table", "", "the loyalty table (stack output TableName)")
-	endpoint := fs.String("endpoint", "", "DynamoDB endpoint, e.g. DynamoDB Local's; empty for AWS")
-	segments := fs.Int("segments", 4, "parallel scan segments")
-	fs.Parse(args)
-	if *table == "" {
-		return errors.New("audit: -table is required")
-	}
-	env := config.Env{TableName: *table, DynamoEndpoint: *endpoint}
-	ctx := context.Background()
-	// An ops tool: the full default chain (profiles, SSO, roles).
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
-	if err != nil {
-		return err
-	}
-	if *endpoint != "" && cfg.Region == "" {
-		cfg.Region = localstack.Region
-	}
-	if *endpoint != "" {
-		cfg.Credentials = credentials.NewStaticCredentialsProvider("local", "local", "")
-	}
-	rep, err := dynamo.New(env.DynamoDB(cfg), *table).Audit(ctx, *segments)
-	if err != nil {
-		return err
-	}
-	out, _ := json.MarshalIndent(rep, "", "  ")
-	fmt.Println(string(out))
-	if len(rep.Problems) > 0 {
-		return fmt.Errorf("audit: %d of %d members disagree", len(rep.Problems), rep.Members)
-	}
-	return nil
-}
-
-// validate checks a program file the way every function does at start.
-func validate(args []string) error {
-	path := "program.json"
-	if len(args) > 0 {
-		path = args[0]
-	}
-	p, err := config.ReadProgram(path)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("%s: valid (program %s, %s, %s; %d promotions, %d tiers, %d stamp cards, %d rewards)\n",
-		path, p.ID, p.Currency, p.Timezone, len(p.Promotions), len(p.Tiers.Levels), len(p.StampCards), len(p.Rewards))
-	return nil
-}

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/loyalty-functions/loyalty/shared/partnerqueue"
+	"github.com/loyalty-functions/loyalty/shared/spec/partnerqueue"
 )
 
 func TestNames(t *testing.T) {

@@ -1,4 +1,10 @@
-package jobs
+// Package schedules is when each scheduled job runs, in the program's
+// timezone: the one table the CDK stack (EventBridge Scheduler) and the
+// local scheduler (robfig/cron) both read, and the names of the jobs (the
+// function names, and the "job" of a scheduled event's detail).
+//
+// It imports only the standard library.
+package schedules
 
 import (
 	"fmt"
@@ -6,9 +12,15 @@ import (
 	"time"
 )
 
-// Schedule is when a job runs, in the program's timezone. It is the one
-// definition the CDK stack (EventBridge Scheduler) and the local scheduler
-// (robfig/cron) both read.
+// Job names.
+const (
+	ExpirePoints  = "expire-points"
+	SendReminders = "send-reminders"
+	WinBack       = "win-back"
+	TierReview    = "tier-review"
+)
+
+// Schedule is when a job runs, in the program's timezone.
 type Schedule struct {
 	Job    string
 	Minute int
@@ -22,10 +34,10 @@ type Schedule struct {
 
 func weekday(d time.Weekday) *time.Weekday { return &d }
 
-// Schedules of the jobs. Expiry runs after midnight, with hourly
+// All are the schedules of the jobs. Expiry runs after midnight, with hourly
 // resumptions until 05:05; reminders at 09:00, when members read them; win-back
 // on Monday mornings; tier reviews at 03:00.
-var Schedules = []Schedule{
+var All = []Schedule{
 	{Job: ExpirePoints, Minute: 5, Hours: []int{0, 1, 2, 3, 4, 5}},
 	{Job: SendReminders, Minute: 0, Hours: []int{9}},
 	{Job: WinBack, Minute: 0, Hours: []int{6}, Weekday: weekday(time.Monday)},

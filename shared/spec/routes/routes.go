@@ -1,7 +1,31 @@
-package httpapi
+// Package routes is the one list of the HTTP API's routes and how API
+// Gateway authorizes each: the handlers (shared/httpapi), the OpenAPI test,
+// the local gateway and the CDK stack all read it.
+//
+// It imports only the standard library.
+package routes
 
-// MemberRoutes are the mobile app's routes, behind the JWT authorizer.
-var MemberRoutes = []Route{
+// Auth is how API Gateway authorizes a route.
+type Auth string
+
+const (
+	AuthJWT Auth = "JWT"     // Cognito user-pool JWT authorizer
+	AuthIAM Auth = "AWS_IAM" // SigV4-signed by an IAM principal
+)
+
+// Route is one route of an API.
+type Route struct {
+	Method    string
+	Path      string // API Gateway syntax: /v1/me/redemptions/{id}
+	Auth      Auth
+	Operation string // operationId in the OpenAPI description
+}
+
+// Key is the API Gateway route key, "GET /v1/me".
+func (r Route) Key() string { return r.Method + " " + r.Path }
+
+// Member are the mobile app's routes, behind the JWT authorizer.
+var Member = []Route{
 	{"GET", "/v1/me", AuthJWT, "getMe"},
 	{"GET", "/v1/me/activity", AuthJWT, "listActivity"},
 	{"GET", "/v1/rewards", AuthJWT, "listRewards"},
@@ -15,8 +39,8 @@ var MemberRoutes = []Route{
 	{"POST", "/v1/me/notifications/{notificationId}/read", AuthJWT, "markNotificationRead"},
 }
 
-// AdminRoutes are ops' routes, behind IAM authorization.
-var AdminRoutes = []Route{
+// Admin are ops' routes, behind IAM authorization.
+var Admin = []Route{
 	{"POST", "/admin/purchases", AuthIAM, "recordPurchase"},
 	{"POST", "/admin/partner-events", AuthIAM, "recordPartnerEvent"},
 	{"POST", "/admin/members/{memberId}/adjustments", AuthIAM, "adjustPoints"},
