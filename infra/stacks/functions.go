@@ -90,6 +90,9 @@ type Function struct {
 	// QueryIndexes are the global indexes it may Query; nothing else is
 	// allowed on an index.
 	QueryIndexes []string
+	// Publishes: the function puts domain events on the bus (the jobs, with
+	// their outbox); only these get events:PutEvents and EVENT_BUS_NAME.
+	Publishes bool
 }
 
 // Timeouts shared between the function table and the resources fitted to them.
@@ -137,13 +140,13 @@ var Functions = []Function{
 	{Name: "member-api", Kind: KindMemberAPI, MemoryMB: 256, Timeout: APITimeout, TableActions: memberAPIActions},
 	{Name: "admin-api", Kind: KindAdminAPI, MemoryMB: 256, Timeout: APITimeout, TableActions: adminAPIActions},
 	{Name: "ingest", Kind: KindQueue, MemoryMB: 256, Timeout: IngestTimeout, TableActions: ingestActions},
-	{Name: "expire-points", Kind: KindJob, MemoryMB: 512, Timeout: JobTimeout, TableActions: jobActions,
+	{Name: "expire-points", Kind: KindJob, MemoryMB: 512, Timeout: JobTimeout, TableActions: jobActions, Publishes: true,
 		QueryIndexes: []string{table.IndexDue}, Schedule: cronOf(schedules.ExpirePoints)},
-	{Name: "send-reminders", Kind: KindJob, MemoryMB: 512, Timeout: JobTimeout, TableActions: jobActions,
+	{Name: "send-reminders", Kind: KindJob, MemoryMB: 512, Timeout: JobTimeout, TableActions: jobActions, Publishes: true,
 		QueryIndexes: []string{table.IndexActivity, table.IndexDue}, Schedule: cronOf(schedules.SendReminders)},
-	{Name: "tier-review", Kind: KindJob, MemoryMB: 512, Timeout: JobTimeout, TableActions: jobActions,
+	{Name: "tier-review", Kind: KindJob, MemoryMB: 512, Timeout: JobTimeout, TableActions: jobActions, Publishes: true,
 		QueryIndexes: []string{table.IndexReview}, Schedule: cronOf(schedules.TierReview)},
-	{Name: "win-back", Kind: KindJob, MemoryMB: 512, Timeout: JobTimeout, TableActions: jobActions,
+	{Name: "win-back", Kind: KindJob, MemoryMB: 512, Timeout: JobTimeout, TableActions: jobActions, Publishes: true,
 		QueryIndexes: []string{table.IndexActivity, table.IndexDue}, Schedule: cronOf(schedules.WinBack)},
 }
 

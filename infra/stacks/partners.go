@@ -74,7 +74,7 @@ func newPartnerQueues(stack awscdk.Stack, key awskms.Key, stage string, partners
 			Encryption:          awssqs.QueueEncryption_KMS,
 			EncryptionMasterKey: key,
 			EnforceSSL:          jsii.Bool(true),
-			RetentionPeriod:     awscdk.Duration_Days(jsii.Number(queueRetentionDays)),
+			RetentionPeriod:     awscdk.Duration_Seconds(jsii.Number(DLQRetention.Seconds())),
 			RemovalPolicy:       awscdk.RemovalPolicy_RETAIN,
 		})
 		queue := awssqs.NewQueue(stack, jsii.String(id+"Queue"), &awssqs.QueueProps{
@@ -82,7 +82,7 @@ func newPartnerQueues(stack awscdk.Stack, key awskms.Key, stage string, partners
 			Encryption:          awssqs.QueueEncryption_KMS,
 			EncryptionMasterKey: key,
 			EnforceSSL:          jsii.Bool(true),
-			RetentionPeriod:     awscdk.Duration_Days(jsii.Number(queueRetentionDays)),
+			RetentionPeriod:     awscdk.Duration_Seconds(jsii.Number(PartnerQueueRetention.Seconds())),
 			VisibilityTimeout:   awscdk.Duration_Seconds(jsii.Number(QueueVisibilityFactor * IngestTimeout.Seconds())),
 			// Long polling: fewer empty receives, lower cost when idle.
 			ReceiveMessageWaitTime: awscdk.Duration_Seconds(jsii.Number(20)),

@@ -134,7 +134,8 @@ func constructID(name string) string {
 
 // newFunction builds one Lambda with its own role, log group and
 // least-privilege grants: the table actions of its row in the function
-// table, Query on the indexes it names, the table key, PutEvents on the bus.
+// table, Query on the indexes it names, the table key, and PutEvents on the
+// bus for the functions that publish.
 func newFunction(stack awscdk.Stack, f Function, st *StatefulStack, cfg Config) awslambda.Function {
 	id := constructID(f.Name)
 	logGroup := awslogs.NewLogGroup(stack, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
@@ -148,6 +149,15 @@ func newFunction(stack awscdk.Stack, f Function, st *StatefulStack, cfg Config) 
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
 		Description: jsii.String("Execution role of the " + f.Name + " function"),
 	})
+	env := map[string]*string{
+		"TABLE_NAME":   st.Table.TableName(),
+		"STAGE":        jsii.String(cfg.Stage),
+		"PROGRAM_FILE": jsii.String(cfg.ProgramFileName()),
+		"LOG_LEVEL":    jsii.String(cfg.LogLevel),
+	}
+	if f.Publishes {
+		env["EVENT_BUS_NAME"] = st.EventBus.EventBusName()
+	}
 	fn := awslambda.NewFunction(stack, jsii.String(id), &awslambda.FunctionProps{
 		Description:   jsii.String("Loyalty " + f.Name),
 		Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
@@ -164,13 +174,7 @@ func newFunction(stack awscdk.Stack, f Function, st *StatefulStack, cfg Config) 
 		ApplicationLogLevelV2: awslambda.ApplicationLogLevel(cfg.LogLevel),
 		SystemLogLevelV2:      awslambda.SystemLogLevel_INFO,
 		Tracing:               awslambda.Tracing_ACTIVE,
-		Environment: &map[string]*string{
-			"TABLE_NAME":     st.Table.TableName(),
-			"EVENT_BUS_NAME": st.EventBus.EventBusName(),
-			"STAGE":          jsii.String(cfg.Stage),
-			"PROGRAM_FILE":   jsii.String(cfg.ProgramFileName()),
-			"LOG_LEVEL":      jsii.String(cfg.LogLevel),
-		},
+		Environment: &env,
 	})
 	logGroup.GrantWrite(role)
 
@@ -195,7 +199,9 @@ func newFunction(stack awscdk.Stack, f Function, st *StatefulStack, cfg Config) 
 	// ReEncrypt* and GenerateDataKey* wildcards nobody here needs.
 	st.TableKey.Grant(role, jsii.String("kms:Decrypt"), jsii.String("kms:Encrypt"),
 		jsii.String("kms:GenerateDataKey"), jsii.String("kms:DescribeKey"))
-	st.EventBus.GrantPutEventsTo(role, nil)
+	if f.Publishes {
+		st.EventBus.GrantPutEventsTo(role, nil)
+	}
 	return fn
 }
 
@@ -211,7 +217,7 @@ func newJobSchedule(stack awscdk.Stack, f Function, fn awslambda.Function, cfg C
 	dlq := awssqs.NewQueue(stack, jsii.String(id+"DLQ"), &awssqs.QueueProps{
 		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
 		EnforceSSL:      jsii.Bool(true),
-		RetentionPeriod: awscdk.Duration_Days(jsii.Number(queueRetentionDays)),
+		RetentionPeriod: awscdk.Duration_Seconds(jsii.Number(DLQRetention.Seconds())),
 	})
 	fn.ConfigureAsyncInvoke(&awslambda.EventInvokeConfigOptions{
 		RetryAttempts: jsii.Number(jobAsyncRetryAttempts),

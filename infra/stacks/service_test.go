@@ -60,7 +60,11 @@ func TestFunctionsGetTheirSizeAndEnvironment(t *testing.T) {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
-		if got, want := strings.Join(keys, ","), "EVENT_BUS_NAME,LOG_LEVEL,PROGRAM_FILE,STAGE,TABLE_NAME"; got != want {
+		want := "LOG_LEVEL,PROGRAM_FILE,STAGE,TABLE_NAME"
+		if fn.Publishes {
+			want = "EVENT_BUS_NAME," + want
+		}
+		if got := strings.Join(keys, ","); got != want {
 			t.Errorf("%s environment: got %s, want %s", fn.Name, got, want)
 		}
 		if vars["PROGRAM_FILE"] != "program.json" || vars["STAGE"] != f.cfg.Stage {
@@ -237,6 +241,45 @@ func allowedWildcard(actions []string, res string) bool {
 		}
 	}
 	return false
+}
+
+func TestOnlyPublishersMayPutEvents(t *testing.T) {
+	// GIVEN the service template and the function table
+	f := synth(t)
+	publishers := 0
+	for _, fn := range stacks.Functions {
+		// WHEN we collect the events: actions of the function's role
+		roleID := refs(f.services[f.functionID(t, fn.Name)].Properties["Role"])[0]
+		var actions []string
+		for _, p := range ofType(f.services, "AWS::IAM::Policy") {
+			if !contains(refs(p.Properties["Roles"]), roleID) {
+				continue
+			}
+			doc, _ := p.Properties["PolicyDocument"].(map[string]any)
+			for _, s := range list(doc["Statement"]) {
+				for _, a := range list(s.(map[string]any)["Action"]) {
+					if strings.HasPrefix(fmt.Sprint(a), "events:") {
+						actions = append(actions, fmt.Sprint(a))
+					}
+				}
+			}
+		}
+		// THEN a publisher has events:PutEvents and nothing else of
+		// EventBridge; every other function has none.
+		// Intent: a function that publishes nothing cannot put forged
+		// domain events on the bus CRM and email systems trust.
+		want := ""
+		if fn.Publishes {
+			want = "events:PutEvents"
+			publishers++
+		}
+		if got := strings.Join(actions, ","); got != want {
+			t.Errorf("%s events actions: got %q, want %q", fn.Name, got, want)
+		}
+	}
+	if publishers != len(stacks.FunctionsOfKind(stacks.Functions, stacks.KindJob)) {
+		t.Errorf("publishers: got %d, want every job", publishers)
+	}
 }
 
 func TestFunctionsGetOnlyTheirTableActions(t *testing.T) {

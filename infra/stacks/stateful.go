@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
@@ -38,11 +39,15 @@ type StatefulStack struct {
 }
 
 // Partner queue settings. A message a partner sends must never be lost: its
-// queue keeps it for 14 days, and after maxReceiveCount failed
-// deliveries it moves to the DLQ, which keeps it for 14 days for replay.
+// queue keeps it for 7 days (the backlog alarm fires within the hour), and
+// after maxReceiveCount failed deliveries it moves to the DLQ, which keeps
+// it for 14 days, the SQS maximum. A message moved to a DLQ keeps its first
+// enqueue time, so the DLQ must keep messages longer than its source queue,
+// or one that failed late would expire there at once.
 const (
 	PartnerMaxReceiveCount = 5
-	queueRetentionDays     = 14
+	PartnerQueueRetention  = 7 * 24 * time.Hour
+	DLQRetention           = 14 * 24 * time.Hour
 	archiveRetentionDays   = 365
 )
 

@@ -167,9 +167,15 @@ func TestEachPartnerHasItsQueueEncryptedWithRedriveAndFittedVisibility(t *testin
 		if got := refs(redrive["deadLetterTargetArn"]); len(got) != 1 || queues[name+partnerqueue.DLQSuffix].id != got[0] || redrive["maxReceiveCount"] != float64(stacks.PartnerMaxReceiveCount) {
 			t.Errorf("%s redrive: got %v, want its own DLQ after %d receives", p.ID, redrive, stacks.PartnerMaxReceiveCount)
 		}
-		// Intent: a dead letter is kept 14 days, the SQS maximum, for replay.
+		// Intent: a dead letter is kept 14 days, the SQS maximum, for replay,
+		// longer than its queue keeps a message (7 days): a message moved to
+		// a DLQ keeps its first enqueue time, so a DLQ that kept it no longer
+		// than its queue could drop a message that failed late at once.
 		if dlq.Properties["KmsMasterKeyId"] == nil || dlq.Properties["MessageRetentionPeriod"] != float64(14*24*3600) || dlq.Properties["RedrivePolicy"] != nil {
 			t.Errorf("%s DLQ: got %v, want encrypted, kept 14 days, no redrive", p.ID, dlq.Properties)
+		}
+		if kept, dlqKept := q.Properties["MessageRetentionPeriod"].(float64), dlq.Properties["MessageRetentionPeriod"].(float64); kept != 7*24*3600 || dlqKept <= kept {
+			t.Errorf("%s retention: got queue %v s and DLQ %v s, want the queue 7 days and the DLQ longer", p.ID, kept, dlqKept)
 		}
 	}
 }

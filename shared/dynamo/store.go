@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net"
 	"sync"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
 )
@@ -422,6 +425,15 @@ func (s *Store) classify(err error, format string, args ...any) error {
 	case errors.As(err, &tce) && conflicted(tce.CancellationReasons),
 		errors.As(err, &thr), errors.As(err, &lim), errors.As(err, &ise), errors.As(err, &inProg), errors.As(err, &throttle):
 		return loyalty.Transient(err, "storage is busy, retry later")
+	}
+	// A request that never got an answer (connection refused or reset, a
+	// DNS failure, a closed connection) may succeed later: transient.
+	var (
+		sendErr *smithyhttp.RequestSendError
+		opErr   *net.OpError
+	)
+	if errors.As(err, &sendErr) || errors.As(err, &opErr) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return loyalty.Transient(err, "storage is unreachable, retry later")
 	}
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) && apiErr.ErrorFault() == smithy.FaultServer {

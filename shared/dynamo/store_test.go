@@ -4,10 +4,16 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/loyalty-functions/loyalty/shared/dynamo"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
 )
 
@@ -295,4 +301,85 @@ func TestRandomMixKeepsTheAuditClean(t *testing.T) {
 	if rep.Members != 50 {
 		t.Errorf("audit checked %d members, want 50", rep.Members)
 	}
+}
+
+// A DynamoDB that cannot be reached (connection refused) is a transient
+// failure, retried by the queue and the scheduler, never "internal".
+func TestUnreachableDynamoDBIsTransient(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	client := dynamodb.New(dynamodb.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://" + addr),
+		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""), RetryMaxAttempts: 1})
+	st := dynamo.New(client, "no-table")
+	_, err = st.Account(context.Background(), "m-1")
+	if loyalty.ErrorCode(err) != loyalty.CodeUnavailable || !loyalty.Retryable(err) {
+		t.Errorf("read from an unreachable DynamoDB: got %v (code %q), want %s, retryable", err, loyalty.ErrorCode(err), loyalty.CodeUnavailable)
+	}
+	svc := &loyalty.Service{Store: st, Program: testProgram(t), Clock: loyalty.SystemClock{}}
+	_, err = svc.Accrue(context.Background(), loyalty.Purchase{Key: loyalty.PurchaseKey("shop", "e1"), MemberID: "m-1", Ref: "shop:e1",
+		Spend: loyalty.Money{Minor: 1000, Currency: "EUR"}, OccurredAt: time.Now(), Actor: "partner:shop"})
+	if loyalty.ErrorCode(err) != loyalty.CodeUnavailable {
+		t.Errorf("accrual against an unreachable DynamoDB: got %v, want %s", err, loyalty.CodeUnavailable)
+	}
+}
+
+// 160 concurrent cancels of one redemption (a retrying app, a double tap)
+// all answer as the first: the same cancel entry, the redemption cancelled,
+// the points back once. Before, a cancel that re-planned after another one
+// committed answered 409 "is cancelled and cannot be cancelled".
+func TestConcurrentDuplicateCancelsAllGetTheFirstResult(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.putReward(t, "coffee", 10)
+	if _, err := f.svc.Accrue(ctx, f.purchase("m-cancel", "evt-1", 5_000, f.clock.Now())); err != nil {
+		t.Fatal(err)
+	}
+	before := f.balance(t, "m-cancel")
+	red, _, err := f.svc.Redeem(ctx, "m-cancel", "key-1", "coffee")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 160
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		keys   = map[string]int{}
+		fails  []error
+		firsts int
+	)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got, res, err := f.svc.CancelRedemption(ctx, "m-cancel", red.ID)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				fails = append(fails, err)
+				return
+			}
+			if got.State != loyalty.RedemptionCancelled {
+				fails = append(fails, fmt.Errorf("state %s", got.State))
+			}
+			keys[res.Entry.Key+fmt.Sprint(res.Entry.Delta)]++
+			if !res.Replayed {
+				firsts++
+			}
+		}()
+	}
+	wg.Wait()
+	if len(fails) > 0 {
+		t.Errorf("cancels: got %d failures (first: %v), want none", len(fails), fails[0])
+	}
+	if len(keys) != 1 || firsts != 1 {
+		t.Errorf("cancels: got results %v with %d not replayed, want one result, written once", keys, firsts)
+	}
+	if got := f.balance(t, "m-cancel"); got != before {
+		t.Errorf("balance after the cancels: got %d, want %d (the 10 points back once)", got, before)
+	}
+	f.audit(t)
 }

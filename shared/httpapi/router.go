@@ -144,12 +144,18 @@ func matchPath(tmpl, path string) (map[string]string, bool) {
 
 // member is the verified caller: the `sub` claim the JWT authorizer filled.
 func (r *request) member() (loyalty.MemberID, error) {
-	var sub string
+	var sub, use string
 	if a := r.ev.RequestContext.Authorizer; a != nil && a.JWT != nil {
-		sub = a.JWT.Claims["sub"]
+		sub, use = a.JWT.Claims["sub"], a.JWT.Claims["token_use"]
 	}
 	if sub == "" {
 		return "", loyalty.Errorf(loyalty.CodeUnauthorized, "no verified identity")
+	}
+	// API Gateway's authorizer lets an ID token through too (its aud is the
+	// app client); the member's API takes the access token, the one a
+	// sign-out revokes and whose scope the pool controls.
+	if use != "access" {
+		return "", loyalty.Errorf(loyalty.CodeUnauthorized, "member routes take a Cognito access token (token_use access), got token_use %q", use)
 	}
 	id := loyalty.MemberID(sub)
 	if err := loyalty.ValidateMemberID("sub", id); err != nil {

@@ -90,14 +90,28 @@ func readDevKey(path string) (*rsa.PrivateKey, error) {
 	return key, nil
 }
 
-// reservedClaims are set by IssueDevToken from its arguments only.
-var reservedClaims = []string{"sub", "iss", "aud", "iat", "exp"}
+// reservedClaims are set by the token issuers from their arguments only.
+var reservedClaims = []string{"sub", "iss", "aud", "client_id", "token_use", "iat", "exp"}
 
-// IssueDevToken signs a Cognito-like ID token with key (RS256): sub, iss,
-// aud, token_use "id", auth_time, iat, exp (now+ttl), jti, cognito:username
-// (the subject unless extra sets it) and every claim of extra, such as email
-// or cognito:groups. extra cannot set sub, iss, aud, iat or exp.
+// IssueDevToken signs a development access token shaped as a Cognito user
+// pool issues one (RS256): sub, iss, client_id (audience: the app client
+// id), token_use "access", scope "aws.cognito.signin.user.admin",
+// auth_time, iat, exp (now+ttl), jti, origin_jti, event_id, username (the
+// subject unless extra sets it) and every claim of extra, such as
+// cognito:groups. Member routes take access tokens only.
 func IssueDevToken(key *rsa.PrivateKey, issuer, audience, subject string, ttl time.Duration, now time.Time, extra map[string]any) (string, error) {
+	return issueDev(key, issuer, audience, subject, ttl, now, extra, "access")
+}
+
+// IssueDevIDToken signs a development ID token as Cognito issues one: aud
+// (the app client id) instead of client_id, token_use "id" and
+// cognito:username. The gateway lets it through as API Gateway's JWT
+// authorizer does (aud matches); the member API refuses it.
+func IssueDevIDToken(key *rsa.PrivateKey, issuer, audience, subject string, ttl time.Duration, now time.Time, extra map[string]any) (string, error) {
+	return issueDev(key, issuer, audience, subject, ttl, now, extra, "id")
+}
+
+func issueDev(key *rsa.PrivateKey, issuer, audience, subject string, ttl time.Duration, now time.Time, extra map[string]any, use string) (string, error) {
 	switch {
 	case key == nil:
 		return "", errors.New("issue dev token: no key")
@@ -111,22 +125,38 @@ func IssueDevToken(key *rsa.PrivateKey, issuer, audience, subject string, ttl ti
 			return "", fmt.Errorf("issue dev token: extra claim %q is set from the arguments", name)
 		}
 	}
-	var jti [16]byte
-	if _, err := rand.Read(jti[:]); err != nil {
-		return "", fmt.Errorf("issue dev token: %w", err)
+	id := func() (string, error) {
+		var b [16]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return "", fmt.Errorf("issue dev token: %w", err)
+		}
+		return hex.EncodeToString(b[:]), nil
 	}
-	claims := jwt.MapClaims{
-		"token_use":        "id",
-		"auth_time":        now.Unix(),
-		"jti":              hex.EncodeToString(jti[:]),
-		"cognito:username": subject,
+	claims := jwt.MapClaims{"auth_time": now.Unix()}
+	for _, name := range []string{"jti", "origin_jti", "event_id"} {
+		v, err := id()
+		if err != nil {
+			return "", err
+		}
+		claims[name] = v
+	}
+	if use == "access" {
+		claims["username"] = subject
+		claims["scope"] = "aws.cognito.signin.user.admin"
+	} else {
+		claims["cognito:username"] = subject
 	}
 	for name, value := range extra {
 		claims[name] = value
 	}
 	claims["sub"] = subject
 	claims["iss"] = issuer
-	claims["aud"] = audience
+	claims["token_use"] = use
+	if use == "access" {
+		claims["client_id"] = audience
+	} else {
+		claims["aud"] = audience
+	}
 	claims["iat"] = now.Unix()
 	claims["exp"] = now.Add(ttl).Unix()
 

@@ -76,6 +76,11 @@ func (v JWTVerifier) Verify(authorization string) (*events.APIGatewayV2HTTPReque
 	}); err != nil {
 		return nil, err
 	}
+	// API Gateway maps a verified token's sub to the identity; a sub that
+	// is not a string (a number, an object) names nobody.
+	if sub, ok := claims["sub"].(string); !ok || sub == "" {
+		return nil, fmt.Errorf("%w: sub must be a non-empty string", jwt.ErrTokenInvalidClaims)
+	}
 	if !audienceMatches(claims, v.Audience) {
 		return nil, fmt.Errorf("%w: neither aud nor client_id is %q", jwt.ErrTokenInvalidAudience, v.Audience)
 	}

@@ -133,9 +133,9 @@ func TestJWTClaimsReachTheFunction(t *testing.T) {
 	wantClaims := map[string]string{
 		"sub":              "member-1",
 		"iss":              testIssuer,
-		"aud":              testAudience,
-		"token_use":        "id",
-		"cognito:username": "member-1",
+		"client_id":        testAudience,
+		"token_use":        "access",
+		"username":         "member-1",
 		"email":            "ana@example.com",
 		"email_verified":   "true",
 		"cognito:groups":   "[admin ops]",
@@ -259,4 +259,35 @@ func keysOf(m map[string]json.RawMessage) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// The gateway verifies what API Gateway's JWT authorizer verifies: an ID
+// token passes on its aud as an access token does on its client_id (the
+// member API then refuses it by token_use); a sub that is not a string, or
+// is missing, names nobody and is refused.
+func TestJWTTokenKindsAndSubjects(t *testing.T) {
+	now := time.Now()
+	key := signingKey(t)
+	verifier := testJWTVerifier(t)
+	id, err := IssueDevIDToken(key, testIssuer, testAudience, "member-1", time.Hour, now, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc, err := verifier.Verify("Bearer " + id)
+	if err != nil || desc.Claims["token_use"] != "id" || desc.Claims["aud"] != testAudience || desc.Claims["client_id"] != "" {
+		t.Errorf("ID token: got %+v, %v; want it verified with token_use id and aud %s", desc, err, testAudience)
+	}
+	for name, sub := range map[string]any{"number": 12345, "object": map[string]any{"id": "member-1"}, "empty": ""} {
+		claims := jwt.MapClaims{"sub": sub, "iss": testIssuer, "client_id": testAudience, "token_use": "access",
+			"iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
+		tok := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
+		tok.Header["kid"] = KeyID(&key.PublicKey)
+		signed, err := tok.SignedString(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if desc, err := verifier.Verify("Bearer " + signed); err == nil {
+			t.Errorf("sub %s (%v): got claims %v, want the token refused", name, sub, desc.Claims)
+		}
+	}
 }

@@ -181,7 +181,16 @@ func (s *Service) CancelRedemption(ctx context.Context, member MemberID, redempt
 		}
 		return PlanCancelRedemption(acct, s.Program, red, key, now)
 	}
-	res, err := s.Store.Apply(ctx, Op{Member: member, Key: key, Fingerprint: Fingerprint("cancel", member, redemptionID), Plan: plan})
+	fp := Fingerprint("cancel", member, redemptionID)
+	res, err := s.Store.Apply(ctx, Op{Member: member, Key: key, Fingerprint: fp, Plan: plan})
+	if ErrorCode(err) == CodeConflict {
+		// A concurrent duplicate cancel won the race: this call planned
+		// before it committed and re-planned after, when the redemption
+		// was already cancelled. Its entry is this call's result too.
+		if first, ferr := s.Store.Entry(ctx, member, key); ferr == nil && first.Fingerprint == fp {
+			res, err = Result{Entry: first, Replayed: true}, nil
+		}
+	}
 	if err != nil {
 		return Redemption{}, Result{}, fmt.Errorf("cancel redemption %s of member %s: %w", redemptionID, member, err)
 	}
