@@ -3,9 +3,20 @@ SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 
+# go.mod asks for go1.26.10 (standard-library fixes); the Go installed here is
+# 1.26.8 with GOTOOLCHAIN=local in its go.env, so every go command here lets
+# go.mod choose: the first one fetches go1.26.10 through the module proxy.
+export GOTOOLCHAIN ?= auto
+
 FUNCTIONS := $(notdir $(patsubst %/,%,$(dir $(wildcard functions/*/main.go))))
 DIST      := dist
 GOFLAGS_LAMBDA := -trimpath -tags lambda.norpc -ldflags="-s -w"
+
+# The vulnerability database for `make vuln`, built offline from the OSV
+# files of this golang.org/x/vulndb version; bump it to see newer reports.
+VULNDB_VERSION := v0.0.0-20261105234957-e22db6528018
+VULNDB_DIR     := $(CURDIR)/.cache/vulndb
+VULNDB_STAMP   := $(VULNDB_DIR)/built-from-$(VULNDB_VERSION)
 
 .PHONY: help
 help: ## list the targets
@@ -34,6 +45,27 @@ validate: ## check program.json (file, field and reason on error); an invalid pr
 test: ## vet and run every test (starts DynamoDB Local and the embedded SQS itself)
 	go vet ./...
 	go test -count=1 -timeout 80m ./...
+
+.PHONY: lint
+lint: ## gofmt, go vet, staticcheck and `go mod tidy -diff`; fails on any finding
+	@unformatted="$$(gofmt -l $$(find . \( -path ./node_modules -o -path ./.cache -o -path ./.git \) -prune -o -name '*.go' -print))"; \
+	  if [ -n "$$unformatted" ]; then echo "gofmt -l lists files to format:"; echo "$$unformatted"; exit 1; fi
+	go vet ./...
+	go tool staticcheck ./...
+	go mod tidy -diff
+
+.PHONY: vuln
+vuln: $(VULNDB_STAMP) ## govulncheck ./... against the offline vulnerability database in .cache/vulndb
+	go tool govulncheck -db file://$(VULNDB_DIR) ./...
+
+# indexdb turns the module's data/osv into the database govulncheck reads; it
+# is built into a temporary folder, so an interrupted run is never reused.
+$(VULNDB_STAMP):
+	rm -rf $(VULNDB_DIR) $(VULNDB_DIR).tmp
+	go mod download golang.org/x/vulndb@$(VULNDB_VERSION)
+	go -C "$$(go env GOMODCACHE)/golang.org/x/vulndb@$(VULNDB_VERSION)" run ./cmd/indexdb -vulns data/osv -out $(VULNDB_DIR).tmp
+	mv $(VULNDB_DIR).tmp $(VULNDB_DIR)
+	touch $@
 
 .PHONY: run
 run: ## run the local stack: DynamoDB Local, SQS, the real function binaries, the HTTP API on 127.0.0.1:3000

@@ -21,8 +21,8 @@ import (
 	"github.com/loyalty-functions/loyalty/shared/dynamo"
 	"github.com/loyalty-functions/loyalty/shared/dynamolocal"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
-	"github.com/loyalty-functions/loyalty/shared/spec/partnerqueue"
 	"github.com/loyalty-functions/loyalty/shared/runtimeapi"
+	"github.com/loyalty-functions/loyalty/shared/spec/partnerqueue"
 	"github.com/loyalty-functions/loyalty/shared/sqslocal"
 )
 

@@ -19,8 +19,12 @@ func NewApp(app awscdk.App, cfg Config) (*StatefulStack, *ServiceStack) {
 	statefulID, serviceID := StackIDs(cfg.Stage)
 	stateful := NewStatefulStack(app, statefulID, &StatefulStackProps{Config: cfg})
 	service := NewServiceStack(app, serviceID, &ServiceStackProps{Config: cfg, Stateful: stateful})
-	awscdk.Tags_Of(app).Add(jsii.String("app"), jsii.String("loyalty"), nil)
-	awscdk.Tags_Of(app).Add(jsii.String("stage"), jsii.String(cfg.Stage), nil)
+	// The dashboard stays untagged, as it was before CDK tagged dashboards:
+	// cfn-lint 1.51.0, the one these machines have, does not know the Tags
+	// of AWS::CloudWatch::Dashboard and would fail the template.
+	tags := &awscdk.TagProps{ExcludeResourceTypes: jsii.Strings("AWS::CloudWatch::Dashboard")}
+	awscdk.Tags_Of(app).Add(jsii.String("app"), jsii.String("loyalty"), tags)
+	awscdk.Tags_Of(app).Add(jsii.String("stage"), jsii.String(cfg.Stage), tags)
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	return stateful, service
 }

@@ -26,7 +26,8 @@ type Config struct {
 	// ProgramFile is the program rules file the Makefile copies beside each
 	// bootstrap; functions read it by its base name (env PROGRAM_FILE).
 	ProgramFile string
-	// AlarmEmail, when set, is subscribed to the alarm topic.
+	// AlarmEmail, when set, is subscribed to the alarm topic. Only stage
+	// DevStage may go without one.
 	AlarmEmail string
 	// Timezone is the program's IANA timezone; schedules run in it.
 	Timezone string
@@ -55,10 +56,14 @@ const (
 	CtxLogLevel        = "logLevel"
 )
 
+// DevStage is the one stage that may deploy without an alarm subscriber:
+// the developers' own, whose alarms nobody is on call for.
+const DevStage = "dev"
+
 // DefaultConfig is what a deployment gets when the context says nothing.
 func DefaultConfig() Config {
 	return Config{
-		Stage:       "dev",
+		Stage:       DevStage,
 		ProgramFile: "program.json",
 		Timezone:    "Europe/Berlin",
 		DistDir:     "dist",
@@ -180,6 +185,12 @@ func (c Config) Validate() error {
 	}
 	if c.AlarmEmail != "" && !emailPattern.MatchString(c.AlarmEmail) {
 		return fmt.Errorf("alarmEmail: got %q, want an e-mail address or empty", c.AlarmEmail)
+	}
+	// An alarm topic nobody subscribes to pages nobody: outside dev that is
+	// refused at synth time, not found out at the first outage.
+	if c.Stage != DevStage && c.AlarmEmail == "" {
+		return fmt.Errorf("alarmEmail: got none for stage %q, want the address that receives its alarms (only stage %q may deploy without one): "+
+			"set \"alarmEmail\" in cdk.json or pass -c alarmEmail=ops@example.com", c.Stage, DevStage)
 	}
 	if _, err := time.LoadLocation(c.Timezone); err != nil || c.Timezone == "" || c.Timezone == "Local" {
 		return fmt.Errorf("timezone: got %q, want an IANA timezone such as Europe/Berlin", c.Timezone)

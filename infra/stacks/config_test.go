@@ -54,6 +54,23 @@ func TestConfigFromContext(t *testing.T) {
 		{name: "bad pool id", context: map[string]any{"userPoolId": "pool"}, wantErr: "userPoolId"},
 		{name: "wildcard origin", context: map[string]any{"corsOrigins": "*"}, wantErr: "corsOrigins"},
 		{name: "bad log level", context: map[string]any{"logLevel": "chatty"}, wantErr: "logLevel"},
+		// Intent: outside dev an alarm reaches a person, so a stage whose
+		// alarm topic has no subscriber fails the synth, saying what to set;
+		// dev (the default) may go without one.
+		{name: "prod without alarm subscriber", context: map[string]any{"stage": "prod"}, wantErr: `alarmEmail: got none for stage "prod"`},
+		{name: "prod with a blank alarm subscriber", context: map[string]any{"stage": "prod", "alarmEmail": "  "}, wantErr: `alarmEmail: got none for stage "prod"`},
+		{name: "prod with alarm subscriber", context: map[string]any{"stage": "prod", "alarmEmail": "ops@example.com"}, check: func(c stacks.Config) string {
+			if c.Stage != "prod" || c.AlarmEmail != "ops@example.com" {
+				return c.Stage + " " + c.AlarmEmail
+			}
+			return ""
+		}},
+		{name: "dev without alarm subscriber", context: map[string]any{"stage": stacks.DevStage, "alarmEmail": ""}, check: func(c stacks.Config) string {
+			if c.Stage != "dev" || c.AlarmEmail != "" {
+				return c.Stage + " " + c.AlarmEmail
+			}
+			return ""
+		}},
 		{name: "imported pool", context: map[string]any{"userPoolId": "eu-central-1_AbC123"}, check: func(c stacks.Config) string {
 			if c.UserPoolID != "eu-central-1_AbC123" {
 				return c.UserPoolID

@@ -2,13 +2,17 @@ package stacks
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawscloudwatch"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/loyalty-functions/loyalty/shared/emf"
 )
 
 // Business metrics the functions publish in CloudWatch Embedded Metric
@@ -20,6 +24,10 @@ const (
 	MetricPointsRedeem  = "PointsRedeemed"
 	MetricPointsExpired = "PointsExpired"
 	MetricRejected      = "MessagesRejected"
+	// MetricJobRunsIncomplete is 1 per job run that stopped before its work
+	// was done, 0 per run that finished, by Stage and MetricJobDim (the job).
+	MetricJobRunsIncomplete = emf.JobRunsIncomplete
+	MetricJobDim            = emf.JobDimension
 )
 
 // partnerBacklogAlarmSeconds: a partner message older than this means
@@ -49,10 +57,12 @@ func businessMetric(stage, name string) awscloudwatch.Metric {
 
 // newOperations builds the alarms (all to the alarm topic) and the
 // dashboard. Every alarm fires on the first bad datapoint: each stands for
-// a member or partner who did not get what they should have.
+// a member or partner who did not get what they should have. The
+// incomplete-run alarms wait for a job's last run of the day instead (see
+// newIncompleteRunsAlarm).
 func newOperations(stack awscdk.Stack, cfg Config, st *StatefulStack, s *ServiceStack, fns []Function) {
 	action := awscloudwatchactions.NewSnsAction(s.AlarmTopic)
-	var alarms []awscloudwatch.IAlarm
+	var alarms []interfacesawscloudwatch.IAlarmRef
 	alarm := func(id, description string, metric awscloudwatch.IMetric, threshold float64) {
 		a := awscloudwatch.NewAlarm(stack, jsii.String(id), &awscloudwatch.AlarmProps{
 			AlarmDescription:   jsii.String(description),
@@ -82,6 +92,10 @@ func newOperations(stack awscdk.Stack, cfg Config, st *StatefulStack, s *Service
 			s.JobDLQs[name].MetricApproximateNumberOfMessagesVisible(maximum), 0)
 	}
 
+	for _, f := range FunctionsOfKind(fns, KindJob) {
+		alarms = append(alarms, newIncompleteRunsAlarm(stack, cfg, f, action))
+	}
+
 	for _, f := range fns {
 		fn := s.Functions[f.Name]
 		alarm(constructID(f.Name)+"ErrorsAlarm", f.Name+" returned errors (a failed invocation, not a rejected message)",
@@ -103,7 +117,45 @@ func newOperations(stack awscdk.Stack, cfg Config, st *StatefulStack, s *Service
 	newDashboard(stack, cfg, st, s, fns, alarms)
 }
 
-func newDashboard(stack awscdk.Stack, cfg Config, st *StatefulStack, s *ServiceStack, fns []Function, alarms []awscloudwatch.IAlarm) {
+// newIncompleteRunsAlarm alarms when the last scheduled run of a job's day
+// still stopped before its work was done. A run cut short is by design
+// (expire-points resumes hourly from its checkpoints until 05:05), so one
+// incomplete run is no alarm. Once a run finishes the day, later runs find
+// it checkpointed and finish too, so the last run is incomplete exactly
+// when every scheduled run of the day was. The alarm reads the runs hour
+// by hour over the hours of the schedule (Minimum: an hour counts only if
+// its retries did not finish either) and fires when all of them were
+// incomplete: 6 of 6 hours for expire-points, so after the 05:05 run; the
+// run itself for a job that runs once a day. Hours without runs are not
+// breaching, so it clears an hour later (the OK means "no new evidence",
+// not "done"). The night clocks go forward loses one hourly run, so that
+// night it stays quiet.
+func newIncompleteRunsAlarm(stack awscdk.Stack, cfg Config, f Function, action awscloudwatch.IAlarmAction) awscloudwatch.Alarm {
+	hours := f.Schedule.Hours
+	span := slices.Max(hours) - slices.Min(hours) + 1
+	metric := awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+		Namespace:     jsii.String(MetricNamespace),
+		MetricName:    jsii.String(MetricJobRunsIncomplete),
+		DimensionsMap: &map[string]*string{MetricStageDim: jsii.String(cfg.Stage), MetricJobDim: jsii.String(f.Name)},
+		Statistic:     jsii.String("Minimum"),
+		Period:        awscdk.Duration_Hours(jsii.Number(1)),
+	})
+	a := awscloudwatch.NewAlarm(stack, jsii.String(constructID(f.Name)+"IncompleteRunsAlarm"), &awscloudwatch.AlarmProps{
+		AlarmDescription: jsii.String(fmt.Sprintf("Every scheduled run of %s (%s) stopped before its work was done, the last one too: "+
+			"what is left waits for the next day's run (lookback) or a run by hand with detail.day", f.Name, f.Schedule)),
+		Metric:             metric,
+		Threshold:          jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		EvaluationPeriods:  jsii.Number(float64(span)),
+		DatapointsToAlarm:  jsii.Number(float64(len(hours))),
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+	a.AddAlarmAction(action)
+	a.AddOkAction(action)
+	return a
+}
+
+func newDashboard(stack awscdk.Stack, cfg Config, st *StatefulStack, s *ServiceStack, fns []Function, alarms []interfacesawscloudwatch.IAlarmRef) {
 	graph := func(title string, left ...awscloudwatch.IMetric) awscloudwatch.IWidget {
 		return awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
 			Title: jsii.String(title), Left: &left, Width: jsii.Number(12), Height: jsii.Number(6),

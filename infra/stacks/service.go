@@ -171,10 +171,12 @@ func newFunction(stack awscdk.Stack, f Function, st *StatefulStack, cfg Config) 
 		LoggingFormat: awslambda.LoggingFormat_JSON,
 		// With JSON logs Lambda filters by the "level" field slog writes;
 		// the filter follows LOG_LEVEL so DEBUG is not dropped at INFO.
+		// The EMF metric lines carry level emf.Level, which every level
+		// Config.Validate allows passes (package emf; a test holds it).
 		ApplicationLogLevelV2: awslambda.ApplicationLogLevel(cfg.LogLevel),
 		SystemLogLevelV2:      awslambda.SystemLogLevel_INFO,
 		Tracing:               awslambda.Tracing_ACTIVE,
-		Environment: &env,
+		Environment:           &env,
 	})
 	logGroup.GrantWrite(role)
 

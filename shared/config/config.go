@@ -8,6 +8,7 @@ package config
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -72,7 +73,22 @@ func (e Env) Logger() *slog.Logger {
 	if err := level.UnmarshalText([]byte(strings.ToUpper(e.LogLevel))); err != nil {
 		level = slog.LevelInfo
 	}
-	return slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: level})).With("stage", e.Stage)
+	return newLogger(os.Stdout, level).With("stage", e.Stage)
+}
+
+// newLogger writes JSON lines as Lambda's JSON log format reads them: the
+// level under "level" (slog's DEBUG, INFO, WARN, ERROR are Lambda's names)
+// and the time under "timestamp" (RFC 3339), so Lambda's application
+// log-level filter sees each line's real level and keeps WARN and ERROR
+// lines at every level the stage allows.
+func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level,
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) == 0 && a.Key == slog.TimeKey {
+				a.Key = "timestamp"
+			}
+			return a
+		}}))
 }
 
 // Program reads and validates the program file.

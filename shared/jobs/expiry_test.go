@@ -1,13 +1,19 @@
 package jobs_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"github.com/loyalty-functions/loyalty/shared/dynamo"
+	"github.com/loyalty-functions/loyalty/shared/emf"
 	"github.com/loyalty-functions/loyalty/shared/jobs"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
 )
@@ -226,6 +232,90 @@ func TestExpiryStopsBeforeTheDeadline(t *testing.T) {
 	if err != nil || !rep.Complete || rep.Changed != len(due) {
 		t.Errorf("next run: got complete=%v changed=%d err=%v, want %d expired", rep.Complete, rep.Changed, err, len(due))
 	}
+}
+
+// A run cut short by the deadline, and one that fails, each emit
+// JobRunsIncomplete 1 by Stage and Job; the run that finishes emits 0, so
+// the alarm on the last resumption of the day sees what that run left.
+func TestHandlerEmitsIncompleteRuns(t *testing.T) {
+	e := newEnv(t, jobs.Config{StopMargin: time.Minute})
+	seedMembers(t, e, 200, 4)
+	e.clock.Set(expiryRunTime())
+	var metrics bytes.Buffer
+	e.jobs.Metrics = &emf.Writer{W: &metrics, Stage: "test"}
+	handler := e.jobs.Handler(jobs.ExpirePoints)
+	ev := events.EventBridgeEvent{ID: "run", Time: expiryRunTime(), Detail: json.RawMessage(`{"job":"expire-points","attempt":"1"}`)}
+
+	short, cancelShort := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancelShort()
+	failed, cancelFailed := context.WithCancel(context.Background())
+	cancelFailed()
+	for _, run := range []struct {
+		name     string
+		ctx      context.Context
+		wantErr  bool
+		complete bool
+	}{
+		{"short of the stop margin", short, false, false},
+		{"cancelled before it read its checkpoints", failed, true, false},
+		{"with time to finish", context.Background(), false, true},
+	} {
+		metrics.Reset()
+		rep, err := handler(run.ctx, ev)
+		if (err != nil) != run.wantErr || rep == nil || rep.Complete != run.complete {
+			t.Fatalf("run %s: got %+v (%v), want complete=%v, error=%v", run.name, rep, err, run.complete, run.wantErr)
+		}
+		want := int64(1)
+		if run.complete {
+			want = 0
+		}
+		line := emfLine(t, metrics.Bytes())
+		if line.JobRunsIncomplete == nil || *line.JobRunsIncomplete != want || line.Job != jobs.ExpirePoints || line.Stage != "test" {
+			t.Errorf("run %s: got metrics %s, want JobRunsIncomplete %d for Stage test, Job %s", run.name, metrics.String(), want, jobs.ExpirePoints)
+		}
+		if !line.publishes(emf.JobRunsIncomplete, emf.StageDimension, emf.JobDimension) {
+			t.Errorf("run %s: got directives %+v, want %s by [Stage Job] in namespace %s", run.name, line.AWS.CloudWatchMetrics, emf.JobRunsIncomplete, emf.Namespace)
+		}
+	}
+}
+
+// emfMetricLine is what the tests read of a job's metric line.
+type emfMetricLine struct {
+	AWS struct {
+		CloudWatchMetrics []struct {
+			Namespace  string
+			Dimensions [][]string
+			Metrics    []struct{ Name string }
+		}
+	} `json:"_aws"`
+	Stage, Job        string
+	JobRunsIncomplete *int64
+}
+
+// publishes reports whether the line publishes metric by exactly dims.
+func (l emfMetricLine) publishes(metric string, dims ...string) bool {
+	for _, d := range l.AWS.CloudWatchMetrics {
+		if d.Namespace != emf.Namespace || !slices.ContainsFunc(d.Metrics, func(m struct{ Name string }) bool { return m.Name == metric }) {
+			continue
+		}
+		if slices.ContainsFunc(d.Dimensions, func(set []string) bool { return slices.Equal(set, dims) }) {
+			return true
+		}
+	}
+	return false
+}
+
+// emfLine decodes the one metric line a run wrote.
+func emfLine(tb testing.TB, out []byte) emfMetricLine {
+	tb.Helper()
+	if n := bytes.Count(out, []byte("\n")); n != 1 {
+		tb.Fatalf("metrics: got %d lines (%q), want one per run", n, out)
+	}
+	var l emfMetricLine
+	if err := json.Unmarshal(out, &l); err != nil {
+		tb.Fatalf("metrics: got %q, want a JSON line: %v", out, err)
+	}
+	return l
 }
 
 // Shards split across two invocations cover the day once.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/loyalty-functions/loyalty/shared/emf"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
 )
 
@@ -58,8 +59,12 @@ func (a *Attempt) UnmarshalJSON(b []byte) error {
 // time in the program's timezone, or detail.day) and the shards from the
 // scheduled event and runs the job. The report is the response (the local
 // stack prints it); a run cut short by the deadline is not an error, the
-// next run resumes from the checkpoints. Errors: a malformed event (final)
-// and whatever the run returns.
+// next run resumes from the checkpoints. Each run emits one metric line:
+// MembersChanged (and PointsExpired for the expiry), and JobRunsIncomplete,
+// 1 when the run stopped before its work was done or returned an error, by
+// Stage and Job, which infra alarms on. A refused event is no run and
+// emits nothing (the function's Errors alarm covers it). Errors: a
+// malformed event (final) and whatever the run returns.
 func (j *Jobs) Handler(job string) func(ctx context.Context, ev events.EventBridgeEvent) (*Report, error) {
 	run := map[string]func(context.Context, Request) (*Report, error){
 		ExpirePoints: j.ExpirePoints, SendReminders: j.SendReminders, WinBack: j.WinBack, TierReview: j.ReviewTiers}[job]
@@ -71,14 +76,19 @@ func (j *Jobs) Handler(job string) func(ctx context.Context, ev events.EventBrid
 		}
 		j.Log.Info("job starts", "job", job, "day", req.Day, "shards", len(req.Shards), "eventId", ev.ID, "scheduledAt", ev.Time, "attempt", attempt)
 		rep, err := run(ctx, req)
+		incomplete := int64(0)
+		if err != nil || rep == nil || !rep.Complete {
+			incomplete = 1
+		}
+		counts := map[string]int64{emf.JobRunsIncomplete: incomplete}
 		if rep != nil {
-			counts := map[string]int64{"MembersChanged": int64(rep.Changed)}
+			counts["MembersChanged"] = int64(rep.Changed)
 			if job == ExpirePoints {
 				counts["PointsExpired"] = rep.Points
 			}
-			if err := j.Metrics.Emit(j.Service.Clock.Now(), counts); err != nil {
-				j.Log.Error("emit metrics", "error", err)
-			}
+		}
+		if err := j.Metrics.EmitBy(j.Service.Clock.Now(), map[string]string{emf.JobDimension: job}, counts); err != nil {
+			j.Log.Error("emit metrics", "error", err)
 		}
 		return rep, err
 	}

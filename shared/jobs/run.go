@@ -105,8 +105,9 @@ type Jobs struct {
 	Notifier *loyalty.Notifier
 	Config   Config
 	Log      *slog.Logger
-	// Metrics, when set, gets one EMF line per run (MembersChanged, and
-	// PointsExpired for the expiry), which the dashboard reads.
+	// Metrics, when set, gets one EMF line per run of the Handler
+	// (MembersChanged, PointsExpired for the expiry, JobRunsIncomplete),
+	// which the dashboard and the incomplete-run alarms read.
 	Metrics *emf.Writer
 
 	sem chan struct{} // bounds the members worked on at once, across pages

@@ -131,20 +131,20 @@ func TestJWTClaimsReachTheFunction(t *testing.T) {
 	}
 	jwtDesc := ev.RequestContext.Authorizer.JWT
 	wantClaims := map[string]string{
-		"sub":              "member-1",
-		"iss":              testIssuer,
-		"client_id":        testAudience,
-		"token_use":        "access",
-		"username":         "member-1",
-		"email":            "ana@example.com",
-		"email_verified":   "true",
-		"cognito:groups":   "[admin ops]",
-		"scope":            "loyalty/read loyalty/redeem",
-		"points_cap":       "1500000000",
-		"ratio":            "0.25",
-		"iat":              strconv.FormatInt(now.Unix(), 10),
-		"exp":              strconv.FormatInt(now.Add(time.Hour).Unix(), 10),
-		"auth_time":        strconv.FormatInt(now.Unix(), 10),
+		"sub":            "member-1",
+		"iss":            testIssuer,
+		"client_id":      testAudience,
+		"token_use":      "access",
+		"username":       "member-1",
+		"email":          "ana@example.com",
+		"email_verified": "true",
+		"cognito:groups": "[admin ops]",
+		"scope":          "loyalty/read loyalty/redeem",
+		"points_cap":     "1500000000",
+		"ratio":          "0.25",
+		"iat":            strconv.FormatInt(now.Unix(), 10),
+		"exp":            strconv.FormatInt(now.Add(time.Hour).Unix(), 10),
+		"auth_time":      strconv.FormatInt(now.Unix(), 10),
 	}
 	for name, want := range wantClaims {
 		if got, ok := jwtDesc.Claims[name]; !ok || got != want {
