@@ -21,13 +21,14 @@ var (
 	_ loyalty.ReferralStore = (*dynamo.Store)(nil)
 	_ loyalty.Catalog       = (*dynamo.Store)(nil)
 	_ loyalty.Eraser        = (*dynamo.Store)(nil)
+	_ loyalty.ErasureLog    = (*dynamo.Store)(nil)
 	_ httpapi.AdminStore    = (*dynamo.Store)(nil)
 )
 
 func main() {
 	f := config.Load("admin-api")
 	store := dynamo.New(f.Env.DynamoDB(f.AWS), f.Env.TableName)
-	svc := &loyalty.Service{Store: store, Referrals: store, Catalog: store, Erasures: store, Program: f.Program, Clock: loyalty.SystemClock{}}
+	svc := &loyalty.Service{Store: store, Referrals: store, Catalog: store, Erasures: store, ErasureLog: store, Program: f.Program, Clock: loyalty.SystemClock{}}
 	metrics := &emf.Writer{W: os.Stdout, Stage: f.Env.Stage}
 	api := httpapi.NewAdminAPI(svc, store, f.Log).WithMetrics(metrics).WithPartnerDecoder(partner.DecodeParts)
 	lambda.Start(api.Handle)

@@ -55,6 +55,9 @@ func businessMetric(stage, name string) awscloudwatch.Metric {
 	})
 }
 
+// unusualAccrualStdDevs is the width of a partner's expected accrual band.
+const unusualAccrualStdDevs = 4
+
 // newOperations builds the alarms (all to the alarm topic) and the
 // dashboard. Every alarm fires on the first bad datapoint: each stands for
 // a member or partner who did not get what they should have. The
@@ -86,6 +89,32 @@ func newOperations(stack awscdk.Stack, cfg Config, st *StatefulStack, s *Service
 			pq.DLQ.MetricApproximateNumberOfMessagesVisible(maximum), 0)
 		alarm(id+"BacklogAlarm", fmt.Sprintf("The oldest message of partner %s is older than %d minutes: ingest is behind or failing", pq.PartnerID, partnerBacklogAlarmSeconds/60),
 			pq.Queue.MetricApproximateAgeOfOldestMessage(maximum), partnerBacklogAlarmSeconds)
+	}
+	// Unusual accrual: a partner whose purchases credit far more points
+	// than its usual pattern (a forged or broken till, a runaway
+	// promotion) pages ops. CloudWatch learns each partner's band from the
+	// hourly sums; the alarm fires above it.
+	for _, pq := range st.PartnerQueues {
+		a := awscloudwatch.NewAnomalyDetectionAlarm(stack, jsii.String(partnerConstructID(pq.PartnerID)+"UnusualAccrualAlarm"), &awscloudwatch.AnomalyDetectionAlarmProps{
+			AlarmDescription: jsii.String("Partner " + pq.PartnerID + " credited more points in an hour than its usual band"),
+			Metric: awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+				Namespace:  jsii.String(MetricNamespace),
+				MetricName: jsii.String(emf.PartnerPointsAccrued),
+				DimensionsMap: &map[string]*string{
+					MetricStageDim:       jsii.String(cfg.Stage),
+					emf.PartnerDimension: jsii.String(pq.PartnerID),
+				},
+				Statistic: jsii.String("Sum"),
+				Period:    awscdk.Duration_Hours(jsii.Number(1)),
+			}),
+			StdDevs:            jsii.Number(unusualAccrualStdDevs),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_UPPER_THRESHOLD,
+			EvaluationPeriods:  jsii.Number(1),
+			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		})
+		a.AddAlarmAction(action)
+		a.AddOkAction(action)
+		alarms = append(alarms, a)
 	}
 	for _, name := range sortedKeys(s.JobDLQs) {
 		alarm(constructID(name)+"DLQDepthAlarm", "A run of the "+name+" job could not start or failed after retries",

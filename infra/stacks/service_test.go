@@ -599,3 +599,34 @@ func TestServiceOutputsAndDashboard(t *testing.T) {
 		}
 	}
 }
+
+func TestUnusualAccrualPerPartnerAlarms(t *testing.T) {
+	// GIVEN the service template and the partners
+	f := synth(t)
+	for _, p := range partners {
+		// WHEN we look for the anomaly alarm on the partner's accrued points
+		found := 0
+		for _, a := range ofType(f.services, "AWS::CloudWatch::Alarm") {
+			raw, _ := json.Marshal(a.Properties["Metrics"])
+			if !strings.Contains(string(raw), `"MetricName":"PartnerPointsAccrued"`) || !strings.Contains(string(raw), `"Value":"`+p.ID+`"`) {
+				continue
+			}
+			found++
+			// THEN it compares the hourly sum with its anomaly band and pages
+			// the alarm topic above it.
+			// Intent: a partner that suddenly credits far more than usual (a
+			// forged or broken till, a runaway promotion) is seen within the
+			// hour, not at the month's statement.
+			if a.Properties["ComparisonOperator"] != "GreaterThanUpperThreshold" || !strings.Contains(string(raw), "ANOMALY_DETECTION_BAND") ||
+				!strings.Contains(string(raw), `"Period":3600`) || !strings.Contains(string(raw), `"Stat":"Sum"`) {
+				t.Errorf("%s alarm: got %s %s, want an hourly-sum anomaly band, above the upper threshold", p.ID, a.Properties["ComparisonOperator"], raw)
+			}
+			if len(refs(a.Properties["AlarmActions"])) != 1 {
+				t.Errorf("%s alarm: got actions %v, want the alarm topic", p.ID, a.Properties["AlarmActions"])
+			}
+		}
+		if found != 1 {
+			t.Errorf("%s: got %d unusual-accrual alarms, want 1", p.ID, found)
+		}
+	}
+}

@@ -162,8 +162,10 @@ func (l *lab) captureFirstAccrual(ctx context.Context, table, member string, at 
 		return firstAccrual{}, fmt.Errorf("first accrual of %s: %d failed, %v", member, failed, err)
 	}
 	txs := rec.Transactions()
-	if len(txs) != 1 || len(txs[0].TransactItems) != 2 || txs[0].TransactItems[0].Put == nil || txs[0].TransactItems[1].Put == nil {
-		return firstAccrual{}, fmt.Errorf("first accrual of %s: the store did not put one entry and one account", member)
+	// A member's first write also checks that the id was never erased.
+	if len(txs) != 1 || len(txs[0].TransactItems) != 3 || txs[0].TransactItems[0].Put == nil || txs[0].TransactItems[1].Put == nil ||
+		txs[0].TransactItems[2].ConditionCheck == nil {
+		return firstAccrual{}, fmt.Errorf("first accrual of %s: the store did not put one entry and one account and check the erasures", member)
 	}
 	return firstAccrual{member: member, entry: txs[0].TransactItems[0].Put.Item, account: txs[0].TransactItems[1].Put.Item}, nil
 }

@@ -127,8 +127,8 @@ func (t *throughput) captureTemplates(ctx context.Context) error {
 		}
 		tx := txs[0]
 		switch i {
-		case 0: // first accrual: entry put, account put
-			if len(tx.TransactItems) != 2 || tx.TransactItems[1].Put == nil {
+		case 0: // first accrual: entry put, account put, and the check that the member was never erased
+			if len(tx.TransactItems) != 3 || tx.TransactItems[1].Put == nil || tx.TransactItems[2].ConditionCheck == nil {
 				return fmt.Errorf("first accrual: unexpected transaction shape")
 			}
 			t.accountSK = stringOf(tx.TransactItems[1].Put.Item, dynamo.AttrSK)

@@ -27,6 +27,7 @@ const (
 	aVersion    = "ver"
 	aFP         = "fp"
 	aReversed   = "rev"
+	aBudgetUsed = "used" // a promotion budget's points given
 	aState      = "st"
 	aChanged    = "chg"
 	aRoom       = "room"
@@ -60,6 +61,7 @@ type accountRecord struct {
 	Room       int64            `dynamodbav:"room"`
 	Stamps     map[string]int   `dynamodbav:"stp,omitempty"`
 	PromoUses  map[string]int   `dynamodbav:"pu,omitempty"`
+	Earned     map[string]int64 `dynamodbav:"cap,omitempty"` // points per source and period, for the program's caps
 	ReferredBy string           `dynamodbav:"rfp,omitempty"`
 }
 
@@ -71,6 +73,12 @@ func accountItem(a loyalty.Account) (map[string]types.AttributeValue, error) {
 		ReferredBy: string(a.ReferredBy)}
 	for m, p := range a.Qualifying {
 		r.Qualifying[m] = int64(p)
+	}
+	if len(a.Earned) > 0 {
+		r.Earned = make(map[string]int64, len(a.Earned))
+		for k, p := range a.Earned {
+			r.Earned[k] = int64(p)
+		}
 	}
 	for _, l := range a.Lots {
 		r.Lots[string(l.Expires)] = int64(l.Points)
@@ -102,6 +110,12 @@ func decodeAccount(item map[string]types.AttributeValue) (loyalty.Account, error
 		Qualifying: map[string]loyalty.Points{}}
 	for m, p := range r.Qualifying {
 		a.Qualifying[m] = loyalty.Points(p)
+	}
+	if len(r.Earned) > 0 {
+		a.Earned = make(map[string]loyalty.Points, len(r.Earned))
+		for k, p := range r.Earned {
+			a.Earned[k] = loyalty.Points(p)
+		}
 	}
 	for d, p := range r.Lots {
 		if p != 0 {
@@ -143,6 +157,7 @@ type entryRecord struct {
 	Tier         string           `dynamodbav:"tier,omitempty"`
 	Stamps       []stampRecord    `dynamodbav:"stp,omitempty"`
 	Refund       *refundRecord    `dynamodbav:"rf,omitempty"`
+	Uncapped     int64            `dynamodbav:"unc,omitempty"` // what a capped credit would have earned
 	Fingerprint  string           `dynamodbav:"fp"`
 }
 
@@ -199,7 +214,8 @@ type ruleRecord struct {
 func entryItem(e loyalty.Entry) (map[string]types.AttributeValue, error) {
 	r := entryRecord{PK: memberPK(e.MemberID), SK: entrySK(e.Key), Kind: string(e.Kind), Delta: int64(e.Delta), At: e.At.UTC(),
 		DeficitDelta: int64(e.DeficitDelta), DebtDelta: int64(e.DebtDelta), Ref: e.Ref, Reason: e.Reason, Actor: e.Actor,
-		Earned: int64(e.Earned), Reversed: int64(e.Reversed), RedemptionID: e.RedemptionID, Fingerprint: e.Fingerprint}
+		Earned: int64(e.Earned), Reversed: int64(e.Reversed), RedemptionID: e.RedemptionID, Fingerprint: e.Fingerprint,
+		Uncapped: int64(e.Uncapped)}
 	if len(e.Lots) > 0 {
 		r.Lots = map[string]int64{}
 		for _, l := range e.Lots {
@@ -233,7 +249,7 @@ func decodeEntry(item map[string]types.AttributeValue) (loyalty.Entry, error) {
 	e := loyalty.Entry{MemberID: id, Key: r.SK[len(prefixEntry):], Kind: loyalty.EntryKind(r.Kind), Delta: loyalty.Points(r.Delta),
 		At: r.At, DeficitDelta: loyalty.Points(r.DeficitDelta), DebtDelta: loyalty.Points(r.DebtDelta), Ref: r.Ref,
 		Reason: r.Reason, Actor: r.Actor, Earned: loyalty.Points(r.Earned), Reversed: loyalty.Points(r.Reversed),
-		RedemptionID: r.RedemptionID, Fingerprint: r.Fingerprint}
+		RedemptionID: r.RedemptionID, Fingerprint: r.Fingerprint, Uncapped: loyalty.Points(r.Uncapped)}
 	for d, p := range r.Lots {
 		e.Lots = append(e.Lots, loyalty.Lot{Expires: loyalty.Date(d), Points: loyalty.Points(p)})
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -185,33 +186,34 @@ func (s *Store) feedbackPage(ctx context.Context, day loyalty.Date, start string
 	return out.Items, out.LastEvaluatedKey != nil, nil
 }
 
-// linkedItems are the keys of items outside a member's partition that name
-// the member, found from the partition's items: the day copies of their
-// feedback, their referral code and their referrer's record of them. An
-// erasure deletes them with the partition.
-func linkedItems(items []map[string]types.AttributeValue) ([]map[string]types.AttributeValue, error) {
-	var keys []map[string]types.AttributeValue
-	key := func(pk, sk string) {
-		keys = append(keys, map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: pk}, "sk": &types.AttributeValueMemberS{Value: sk}})
+// linkedItem is the key of the item outside a member's partition that one
+// of the partition's items points to and that names the member: the day
+// copy of their feedback, their referral code, their referrer's record of
+// them. An erasure deletes it with the partition's item, in one
+// transaction, so the pointer is never lost before what it points to.
+func linkedItem(it map[string]types.AttributeValue) (map[string]types.AttributeValue, bool, error) {
+	key := func(pk, sk string) map[string]types.AttributeValue {
+		return map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: pk}, "sk": &types.AttributeValueMemberS{Value: sk}}
 	}
-	for _, it := range items {
-		sk := stringAttr(it, "sk")
-		switch {
-		case len(sk) > len(prefixFeedback) && sk[:len(prefixFeedback)] == prefixFeedback:
-			fb, err := decodeFeedback(it)
-			if err != nil {
-				return nil, err
-			}
-			key(feedbackDayPK(fb.Day), feedbackDaySK(fb))
-		case sk == skReferralCode:
-			key(codePK(stringAttr(it, "code")), skCode)
-		case sk == skReferredBy:
-			r, err := decodeReferee(it)
-			if err != nil {
-				return nil, err
-			}
-			key(memberPK(r.Referrer), refereeSK(r.Member))
+	sk := stringAttr(it, "sk")
+	switch {
+	case strings.HasPrefix(sk, prefixFeedback):
+		fb, err := decodeFeedback(it)
+		if err != nil {
+			return nil, false, err
 		}
+		return key(feedbackDayPK(fb.Day), feedbackDaySK(fb)), true, nil
+	case sk == skReferralCode:
+		return key(codePK(stringAttr(it, "code")), skCode), true, nil
+	case sk == skReferredBy:
+		r, err := decodeReferee(it)
+		if err != nil {
+			return nil, false, err
+		}
+		if r.Referrer == loyalty.ErasedMember || r.Referrer == "" {
+			return nil, false, nil // the referrer was erased first and took their record along
+		}
+		return key(memberPK(r.Referrer), refereeSK(r.Member)), true, nil
 	}
-	return keys, nil
+	return nil, false, nil
 }

@@ -59,31 +59,37 @@ func decodeNotification(item map[string]types.AttributeValue) (loyalty.Notificat
 	return n, nil
 }
 
-// Deliver implements loyalty.Inbox with one conditional PutItem: a repeat of
-// an occasion writes nothing and hands back the stored notification.
+// Deliver implements loyalty.Inbox with one transaction: a conditional put
+// (a repeat of an occasion writes nothing and hands back the stored
+// notification) and the check that the member was never erased. A job that
+// read an account just before its erasure began so cannot put anything
+// back: for an erased member nothing is stored and the notification comes
+// back as published, so that no event about them is sent either.
 func (s *Store) Deliver(ctx context.Context, n loyalty.Notification) (loyalty.Notification, bool, error) {
 	item, err := notificationItem(n)
 	if err != nil {
 		return loyalty.Notification{}, false, err
 	}
-	out, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item,
-		ConditionExpression:                 aws.String("attribute_not_exists(pk)"),
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-		ReturnConsumedCapacity:              types.ReturnConsumedCapacityTotal})
-	var ccf *types.ConditionalCheckFailedException
+	out, err := s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)"),
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld}},
+		s.notErased(n.MemberID),
+	}, ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
+	var tce *types.TransactionCanceledException
 	switch {
-	case errors.As(err, &ccf):
-		if len(ccf.Item) == 0 {
+	case errors.As(err, &tce) && failedAt(tce, 1):
+		n.Published = true
+		return n, false, nil
+	case errors.As(err, &tce) && failedAt(tce, 0):
+		if len(tce.CancellationReasons[0].Item) == 0 {
 			return loyalty.Notification{}, false, fmt.Errorf("deliver %s: the existing notification was not returned", n.ID)
 		}
-		old, err := decodeNotification(ccf.Item)
+		old, err := decodeNotification(tce.CancellationReasons[0].Item)
 		return old, false, err
 	case err != nil:
 		return loyalty.Notification{}, false, s.classify(err, "deliver notification %s to member %s", n.ID, n.MemberID)
 	}
-	if out.ConsumedCapacity != nil {
-		s.meter(*out.ConsumedCapacity)
-	}
+	s.meter(out.ConsumedCapacity...)
 	return n, true, nil
 }
 

@@ -360,7 +360,8 @@ func (s *Store) MemberClass(ctx context.Context, id loyalty.MemberID) (loyalty.M
 	return c, true, nil
 }
 
-// PutMemberClass records the member's customer class.
+// PutMemberClass records the member's customer class; for an erased
+// member it records nothing.
 func (s *Store) PutMemberClass(ctx context.Context, id loyalty.MemberID, c loyalty.MemberClass) error {
 	av, err := attributevalue.MarshalWithOptions(c, classOptions)
 	if err != nil {
@@ -368,13 +369,25 @@ func (s *Store) PutMemberClass(ctx context.Context, id loyalty.MemberID, c loyal
 	}
 	item := s.key(memberPK(id), skClass)
 	item["c"] = av
-	out, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item, ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
-	if err != nil {
-		return s.classify(err, "record class of member %s", id)
+	return s.putUnlessErased(ctx, id, item, "record class of member %s")
+}
+
+// putUnlessErased puts a job's record of a member in one transaction with
+// the check that the member was never erased: a job that read the member
+// just before the erasure began puts nothing back. An erased member's
+// record is quietly not written.
+func (s *Store) putUnlessErased(ctx context.Context, id loyalty.MemberID, item map[string]types.AttributeValue, what string) error {
+	out, err := s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{TableName: &s.table, Item: item}}, s.notErased(id),
+	}, ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
+	var tce *types.TransactionCanceledException
+	switch {
+	case errors.As(err, &tce) && failedAt(tce, 1):
+		return nil
+	case err != nil:
+		return s.classify(err, what, id)
 	}
-	if out.ConsumedCapacity != nil {
-		s.meter(*out.ConsumedCapacity)
-	}
+	s.meter(out.ConsumedCapacity...)
 	return nil
 }
 
@@ -408,18 +421,12 @@ func (s *Store) AffordSeen(ctx context.Context, ids []loyalty.MemberID) (map[loy
 	return out, nil
 }
 
-// PutAffordSeen records the balance the affordability reminder saw on day.
+// PutAffordSeen records the balance the affordability reminder saw on day;
+// for an erased member it records nothing.
 func (s *Store) PutAffordSeen(ctx context.Context, id loyalty.MemberID, balance loyalty.Points, day loyalty.Date) error {
 	item, err := attributevalue.MarshalMap(affordRecord{PK: memberPK(id), SK: skAfford, Balance: int64(balance), On: string(day)})
 	if err != nil {
 		return err
 	}
-	out, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item, ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
-	if err != nil {
-		return s.classify(err, "record affordability of member %s", id)
-	}
-	if out.ConsumedCapacity != nil {
-		s.meter(*out.ConsumedCapacity)
-	}
-	return nil
+	return s.putUnlessErased(ctx, id, item, "record affordability of member %s")
 }

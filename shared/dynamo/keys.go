@@ -1,6 +1,8 @@
 package dynamo
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"hash/fnv"
 	"strings"
@@ -17,6 +19,7 @@ import (
 //	M#<member>       L#<key>       ledger entry, keyed by its idempotency key
 //	M#<member>       R#<id>        redemption (issued reward and its code)
 //	CATALOG          RW#<id>       reward of the catalog
+//	CATALOG          PB#<id>       points a promotion with a budget has given (attribute used)
 //	ERASED           <random id>   anonymised totals of an erased member
 //
 // The due index (dk) holds "DUE#<day>#<shard>" on accounts that have lots to
@@ -30,6 +33,7 @@ const (
 	prefixRedemption = "R#"
 	pkCatalog        = "CATALOG"
 	prefixReward     = "RW#"
+	prefixBudget     = "PB#"
 	prefixDue        = "DUE#"
 	pkErased         = "ERASED"
 	prefixReview     = "REV#"
@@ -161,4 +165,27 @@ const prefixOutbox = "OUT#"
 // OutboxKey is the due-index partition of one day's unpublished notifications.
 func OutboxKey(day loyalty.Date, shard int) string {
 	return fmt.Sprintf("%s%s#%02d", prefixOutbox, day, shard)
+}
+
+// Erasures (erase.go). The mark of a member's erasure is keyed by a one-way
+// fingerprint of the member id, never the id: it says "this id was erased"
+// to whoever already knows the id (the writers that must refuse it), and
+// nothing to anyone else. It holds the erasure's state, its counts and the
+// receipt; the totals stay under their random id as well:
+//
+//	pk               sk            item
+//	ERASURE#<fp>     E             erasure of a member: state, what was deleted, receipt (kept for good)
+//	ERASED           <random id>   anonymised totals of an erased member
+//
+// Every write that could create an item of a member outside Apply's account
+// conditions (enrolment, a referral code, a notification, the class, the
+// reminder state) checks in its transaction that the mark does not exist.
+const (
+	prefixErasure = "ERASURE#"
+	skErasure     = "E"
+)
+
+func erasurePK(id loyalty.MemberID) string {
+	sum := sha256.Sum256([]byte("erased-member\x00" + string(id)))
+	return prefixErasure + hex.EncodeToString(sum[:16])
 }

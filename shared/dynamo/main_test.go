@@ -62,7 +62,7 @@ func newFixture(tb testing.TB) fixture {
 	tb.Helper()
 	st := dynamo.New(db, newTable(tb))
 	clock := &testClock{now: time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)}
-	return fixture{store: st, clock: clock, svc: &loyalty.Service{Store: st, Referrals: st, Snapshots: st, Catalog: st, Erasures: st, Program: testProgram(tb), Clock: clock}}
+	return fixture{store: st, clock: clock, svc: &loyalty.Service{Store: st, Referrals: st, Snapshots: st, Catalog: st, Erasures: st, ErasureLog: st, Program: testProgram(tb), Clock: clock}}
 }
 
 func (f fixture) purchase(member, event string, minor int64, at time.Time) loyalty.Purchase {

@@ -102,7 +102,8 @@ func (s *Store) Rewards(ctx context.Context) ([]loyalty.Reward, error) {
 	return queryDecoded(ctx, s, pkCatalog, prefixReward, decodeReward)
 }
 
-// Enrol implements loyalty.Store: it creates the account once.
+// Enrol implements loyalty.Store: it creates the account once, never for
+// an erased member (CodeMemberErased).
 func (s *Store) Enrol(ctx context.Context, id loyalty.MemberID, now time.Time) (loyalty.Account, error) {
 	a := loyalty.NewAccount(id, now)
 	a.Version = 1
@@ -110,18 +111,21 @@ func (s *Store) Enrol(ctx context.Context, id loyalty.MemberID, now time.Time) (
 	if err != nil {
 		return loyalty.Account{}, err
 	}
-	out, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item,
-		ConditionExpression: aws.String("attribute_not_exists(pk)"), ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
-	var ccf *types.ConditionalCheckFailedException
+	// An erased member's id never gets an account again (erase.go).
+	out, err := s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
+		s.notErased(id),
+	}, ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
+	var tce *types.TransactionCanceledException
 	switch {
-	case errors.As(err, &ccf):
+	case errors.As(err, &tce) && failedAt(tce, 1):
+		return loyalty.Account{}, errErased()
+	case errors.As(err, &tce) && failedAt(tce, 0):
 		return s.Account(ctx, id)
 	case err != nil:
 		return loyalty.Account{}, s.classify(err, "enrol member %s", id)
 	}
-	if out.ConsumedCapacity != nil {
-		s.meter(*out.ConsumedCapacity)
-	}
+	s.meter(out.ConsumedCapacity...)
 	return a, nil
 }
 

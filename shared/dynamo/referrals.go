@@ -98,7 +98,7 @@ func (s *Store) CodeOwner(ctx context.Context, code string) (loyalty.MemberID, e
 
 // ClaimCode implements loyalty.ReferralStore: the code item and the
 // member's copy are written together, the code only if it is free or the
-// member's already.
+// member's already, and neither for an erased member (CodeMemberErased).
 func (s *Store) ClaimCode(ctx context.Context, code string, member loyalty.MemberID, at time.Time) (bool, error) {
 	now := at.UTC()
 	byCode, err := attributevalue.MarshalMap(codeRecord{PK: codePK(code), SK: skCode, Code: code, Member: string(member), At: now})
@@ -118,9 +118,12 @@ func (s *Store) ClaimCode(ctx context.Context, code string, member loyalty.Membe
 		{Put: &types.Put{TableName: &s.table, Item: byCode, ConditionExpression: ex.Condition(),
 			ExpressionAttributeNames: ex.Names(), ExpressionAttributeValues: ex.Values()}},
 		{Put: &types.Put{TableName: &s.table, Item: byMember}},
+		s.notErased(member),
 	}, ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
 	var tce *types.TransactionCanceledException
 	switch {
+	case errors.As(err, &tce) && failedAt(tce, 2):
+		return false, errErased()
 	case errors.As(err, &tce) && len(tce.CancellationReasons) > 0 && aws.ToString(tce.CancellationReasons[0].Code) == "ConditionalCheckFailed":
 		return false, nil
 	case err != nil:
@@ -210,6 +213,9 @@ func (s *Store) EnrolReferral(ctx context.Context, ref loyalty.Referee, acctVers
 		items = append(items, types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{TableName: &s.table,
 			Key: s.key(memberPK(chainEnd), skReferredBy), ConditionExpression: isNew}})
 	}
+	// The referrer must not be erased meanwhile, or their record of the
+	// referee would land in a partition the erasure has swept already.
+	items = append(items, s.notErased(ref.Referrer))
 	out, err := s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items,
 		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
 	var tce *types.TransactionCanceledException
@@ -274,5 +280,8 @@ func (s *Store) referralItems(pay *loyalty.ReferralPayout) ([]types.TransactWrit
 	if err != nil {
 		return nil, err
 	}
-	return append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: rec}}), nil
+	// The record exists since the enrolment; that it still does means the
+	// referrer was not erased meanwhile (which would make this plan again).
+	return append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: rec,
+		ConditionExpression: aws.String("attribute_exists(pk)")}}), nil
 }

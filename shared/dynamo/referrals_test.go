@@ -339,3 +339,50 @@ func TestConcurrentRefereesRespectTheCap(t *testing.T) {
 	}
 	f.audit(t)
 }
+
+// Refer, buy, refund: a refund that leaves the referee's first purchase no
+// longer qualifying takes back both bonuses (the referrer's by a reversal
+// keyed by the referee, once; the referee's with the purchase's points); a
+// partial refund that leaves it qualifying takes nothing of the referrer's;
+// with onRefund "keep" the referrer keeps the bonus.
+func TestRefundOfTheRefereesFirstPurchaseTakesBackTheBonuses(t *testing.T) {
+	for _, policy := range []string{"", loyalty.ReferralClawBack, loyalty.ReferralKeep} {
+		t.Run("policy "+policy, func(t *testing.T) {
+			f := referralFixture(t, 5)
+			f.svc.Program.Referral.OnRefund = policy
+			ctx := context.Background()
+			code := f.code(t, "claw-a")
+			f.refer(t, "claw-b", code)
+			f.accrue(t, f.purchase("claw-b", "first", 2_000, f.clock.Now())) // 20 points + 50 referee bonus
+			if got := f.balance(t, "claw-a"); got != 100 {
+				t.Fatalf("referrer after the first purchase: got %d, want the 100-point bonus", got)
+			}
+			refund := func(key string, minor int64) {
+				t.Helper()
+				_, err := f.svc.Refund(ctx, loyalty.Refund{Key: loyalty.RefundKey("shop1", key), MemberID: "claw-b",
+					OriginalKey: loyalty.PurchaseKey("shop1", "first"), Amount: &loyalty.Money{Minor: minor, Currency: "EUR"},
+					OccurredAt: f.clock.Now(), Actor: "partner:shop1"})
+				if err != nil {
+					t.Fatalf("refund %s: %v", key, err)
+				}
+			}
+			refund("r1", 1_000) // 10.00 left of 20.00: still above the 5.00 minimum
+			if got := f.balance(t, "claw-a"); got != 100 {
+				t.Errorf("referrer after a partial refund that still qualifies: got %d, want 100", got)
+			}
+			refund("r2", 1_000) // nothing left
+			refund("r2", 1_000) // redelivered
+			wantReferrer := loyalty.Points(0)
+			if policy == loyalty.ReferralKeep {
+				wantReferrer = 100
+			}
+			if got := f.balance(t, "claw-a"); got != wantReferrer {
+				t.Errorf("referrer after the full refund: got %d, want %d", got, wantReferrer)
+			}
+			if got := f.balance(t, "claw-b"); got != 0 {
+				t.Errorf("referee after the full refund: got %d, want 0 (purchase points and referee bonus taken back)", got)
+			}
+			f.audit(t)
+		})
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -44,11 +45,44 @@ const maxRejectionBody = 300 << 10
 // RecordRejection stores a refused queue message. Recording the same message
 // again (a redelivery) refreshes reason, body, last-seen time and receive
 // count and keeps its first-seen time and its state, so it is idempotent.
-// Errors: CodeInvalid (no message id), CodeUnavailable.
+// A rejection naming an erased member is recorded without anything of them:
+// no body, no member or event id, the id taken out of the message (the
+// check is in the write's transaction, so an erasure sweeping rejections
+// cannot miss one). Errors: CodeInvalid (no message id), CodeUnavailable.
 func (s *Store) RecordRejection(ctx context.Context, r loyalty.Rejection) error {
 	if r.MessageID == "" {
 		return loyalty.Invalid("messageId", "a rejection needs the message id")
 	}
+	if r.MemberID == "" {
+		return s.updateRejection(ctx, r)
+	}
+	ex, err := rejectionUpdate(r)
+	if err != nil {
+		return err
+	}
+	out, err := s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Update: &types.Update{TableName: &s.table, Key: s.key(rejectionPK(r.MessageID), r.MessageID),
+			UpdateExpression: ex.Update(), ExpressionAttributeNames: ex.Names(), ExpressionAttributeValues: ex.Values()}},
+		s.notErased(r.MemberID),
+	}, ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
+	var tce *types.TransactionCanceledException
+	switch {
+	case errors.As(err, &tce) && failedAt(tce, 1):
+		erased := r
+		erased.Body, erased.EventID, erased.MemberID = "", "", ""
+		erased.Message = strings.ReplaceAll(r.Message, string(r.MemberID), string(loyalty.ErasedMember))
+		return s.updateRejection(ctx, erased)
+	case err != nil:
+		return s.classify(err, "record rejection of message %s", r.MessageID)
+	}
+	s.meter(out.ConsumedCapacity...)
+	return nil
+}
+
+// rejectionUpdate is the update that records r. Without a member id it
+// removes one recorded before, with the event id (a rejection of an erased
+// member's message).
+func rejectionUpdate(r loyalty.Rejection) (expression.Expression, error) {
 	body := r.Body
 	if len(body) > maxRejectionBody {
 		body = body[:maxRejectionBody]
@@ -68,9 +102,20 @@ func (s *Store) RecordRejection(ctx context.Context, r loyalty.Rejection) error 
 	if !r.SentAt.IsZero() {
 		upd = upd.Set(expression.Name("sent"), expression.Value(r.SentAt.UTC()))
 	}
+	if r.MemberID == "" && r.EventID == "" {
+		upd = upd.Remove(expression.Name("mem")).Remove(expression.Name("eid"))
+	}
 	ex, err := expression.NewBuilder().WithUpdate(upd).Build()
 	if err != nil {
-		return fmt.Errorf("build rejection update: %w", err)
+		return expression.Expression{}, fmt.Errorf("build rejection update: %w", err)
+	}
+	return ex, nil
+}
+
+func (s *Store) updateRejection(ctx context.Context, r loyalty.Rejection) error {
+	ex, err := rejectionUpdate(r)
+	if err != nil {
+		return err
 	}
 	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: s.key(rejectionPK(r.MessageID), r.MessageID),
 		UpdateExpression: ex.Update(), ExpressionAttributeNames: ex.Names(), ExpressionAttributeValues: ex.Values(),

@@ -49,6 +49,10 @@ type Store struct {
 
 	// MaxAttempts bounds the optimistic retries of one Apply.
 	MaxAttempts int
+	// EraseReserve is the time an erasure leaves before its context's
+	// deadline: it starts no page later than that and answers the erasure
+	// in progress instead, so an API call ends before its timeout.
+	EraseReserve time.Duration
 
 	mu       sync.Mutex
 	consumed Capacity
@@ -56,7 +60,7 @@ type Store struct {
 
 // New returns a store on table.
 func New(client Client, table string) *Store {
-	return &Store{client: client, table: table, MaxAttempts: 60}
+	return &Store{client: client, table: table, MaxAttempts: 60, EraseReserve: 2 * time.Second}
 }
 
 // Consumed returns the capacity consumed since the store was made.
@@ -126,12 +130,25 @@ func (s *Store) Apply(ctx context.Context, op loyalty.Op) (loyalty.Result, error
 				return loyalty.Result{}, err
 			}
 			if prior != nil {
+				if !ok {
+					// The entry without its account: an erasure may be
+					// taking the partition. Its keys are spent, but
+					// nothing of the member is answered any more.
+					if err := s.erasedOr(ctx, op.Member, nil); err != nil {
+						return loyalty.Result{}, err
+					}
+				}
 				return s.replay(*prior, op.Fingerprint)
 			}
 			acct, exists = a, ok
 		}
 		change, err := op.Plan(acct, exists)
 		if err != nil {
+			// A member without an account may have been erased: that, not
+			// what the plan made of an empty account, is the answer.
+			if !exists {
+				return loyalty.Result{}, s.erasedOr(ctx, op.Member, err)
+			}
 			return loyalty.Result{}, err
 		}
 		change.Entry.Fingerprint = op.Fingerprint
@@ -144,6 +161,11 @@ func (s *Store) Apply(ctx context.Context, op loyalty.Op) (loyalty.Result, error
 		}
 	}
 }
+
+// staleQualifyingSpan is how many stale months a one-trip credit removes
+// from the qualifying-points map: two years of them, so an account credited
+// at least every two years never keeps a month out of every window.
+const staleQualifyingSpan = 24
 
 // blindCredit tries the one-round-trip credit. It returns the result when the
 // write or a replay settled the op, or the account's state when the account
@@ -177,6 +199,13 @@ func (s *Store) blindCredit(ctx context.Context, op loyalty.Op) (*loyalty.Result
 	if op.CreditQualifying != 0 {
 		upd = upd.Add(expression.Name(aQualifying+"."+op.CreditMonth), expression.Value(int64(op.CreditQualifying))).
 			Add(expression.Name(aRoom), expression.Value(-int64(op.CreditQualifying)))
+		// Forget months no tier window can count any more, so the map stays
+		// bounded without a read (removing an absent key is a no-op).
+		for _, m := range loyalty.StaleQualifyingMonths(e.At, staleQualifyingSpan) {
+			if m != op.CreditMonth {
+				upd = upd.Remove(expression.Name(aQualifying + "." + m))
+			}
+		}
 	}
 	ex, err := expression.NewBuilder().WithCondition(cond).WithUpdate(upd).Build()
 	if err != nil {
@@ -200,6 +229,12 @@ func (s *Store) blindCredit(ctx context.Context, op loyalty.Op) (*loyalty.Result
 			return nil, nil, s.classify(err, "credit member %s", e.MemberID)
 		}
 		reasons := tce.CancellationReasons
+		if len(reasons) == 2 && failedAt(tce, 0) && failedAt(tce, 1) && len(reasons[1].Item) == 0 {
+			// The entry without its account: see Apply.
+			if err := s.erasedOr(ctx, e.MemberID, nil); err != nil {
+				return nil, nil, err
+			}
+		}
 		if len(reasons) == 2 && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
 			prior, err := decodeEntry(reasons[0].Item)
 			if err != nil {
@@ -346,6 +381,32 @@ func (s *Store) write(ctx context.Context, op loyalty.Op, before loyalty.Account
 		return nil, err
 	}
 	items = append(items, more...)
+	// A new account is the only way an erased member's id could come back:
+	// the transaction holds only if the member was never erased, which
+	// keeps their idempotency keys spent after the erasure took the entries.
+	erasedCheck := -1
+	if !exists {
+		erasedCheck = len(items)
+		items = append(items, s.notErased(op.Member))
+	}
+	// Promotion budgets: one counter per promotion, in the same transaction,
+	// taken only while it has room for this change's points.
+	firstBudget := len(items)
+	for _, b := range c.Budgets {
+		if b.Points > b.Budget {
+			return nil, &loyalty.BudgetSpentError{Promotion: b.Promotion}
+		}
+		bex, err := expression.NewBuilder().
+			WithCondition(expression.AttributeNotExists(expression.Name(aBudgetUsed)).
+				Or(expression.Name(aBudgetUsed).LessThanEqual(expression.Value(int64(b.Budget - b.Points))))).
+			WithUpdate(expression.Add(expression.Name(aBudgetUsed), expression.Value(int64(b.Points)))).Build()
+		if err != nil {
+			return nil, fmt.Errorf("build budget expression: %w", err)
+		}
+		items = append(items, types.TransactWriteItem{Update: &types.Update{TableName: &s.table,
+			Key: s.key(pkCatalog, prefixBudget+b.Promotion), ConditionExpression: bex.Condition(),
+			UpdateExpression: bex.Update(), ExpressionAttributeNames: bex.Names(), ExpressionAttributeValues: bex.Values()}})
+	}
 
 	out, err := s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items, ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
 	if err == nil {
@@ -357,6 +418,9 @@ func (s *Store) write(ctx context.Context, op loyalty.Op, before loyalty.Account
 		return nil, s.classify(err, "write %s for member %s", c.Entry.Kind, c.Entry.MemberID)
 	}
 	reasons := tce.CancellationReasons
+	if erasedCheck >= 0 && failedAt(tce, erasedCheck) {
+		return nil, errErased()
+	}
 	if len(reasons) > 0 && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
 		prior, err := decodeEntry(reasons[0].Item)
 		if err != nil {
@@ -364,6 +428,11 @@ func (s *Store) write(ctx context.Context, op loyalty.Op, before loyalty.Account
 		}
 		res, err := s.replay(prior, op.Fingerprint)
 		return &res, err
+	}
+	for i, b := range c.Budgets {
+		if j := firstBudget + i; j < len(reasons) && aws.ToString(reasons[j].Code) == "ConditionalCheckFailed" {
+			return nil, &loyalty.BudgetSpentError{Promotion: b.Promotion}
+		}
 	}
 	// The account, the redemption or the original moved under us, or another
 	// transaction held an item: read again and plan again.
@@ -482,4 +551,5 @@ var (
 	_ loyalty.Inbox         = (*Store)(nil)
 	_ loyalty.Catalog       = (*Store)(nil)
 	_ loyalty.Eraser        = (*Store)(nil)
+	_ loyalty.ErasureLog    = (*Store)(nil)
 )

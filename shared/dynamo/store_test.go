@@ -383,3 +383,31 @@ func TestConcurrentDuplicateCancelsAllGetTheFirstResult(t *testing.T) {
 	}
 	f.audit(t)
 }
+
+// A one-trip credit (no read) forgets qualifying months no tier window can
+// count any more, so the account's map stays bounded on the blind path too.
+func TestOneTripCreditForgetsStaleQualifyingMonths(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	old := time.Date(2024, 5, 10, 12, 0, 0, 0, time.UTC)
+	f.clock.Advance(old.Sub(f.clock.Now()))
+	if _, err := f.svc.Accrue(ctx, f.purchase("m-months", "old", 1_000, old)); err != nil {
+		t.Fatal(err)
+	}
+	before := f.store.Consumed()
+	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	f.clock.Advance(now.Sub(f.clock.Now()))
+	if _, err := f.svc.Accrue(ctx, f.purchase("m-months", "new", 1_000, now)); err != nil {
+		t.Fatal(err)
+	}
+	if read := f.store.Consumed().ItemsRead - before.ItemsRead; read != 0 {
+		t.Fatalf("second accrual: got %d items read, want 0 (the one-trip credit this test is about)", read)
+	}
+	a, err := f.store.Account(ctx, "m-months")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := a.Qualifying["2024-05"]; ok || a.Qualifying["2026-03"] != 10 {
+		t.Errorf("qualifying months: got %v, want 2024-05 forgotten and 2026-03 = 10", a.Qualifying)
+	}
+}

@@ -42,6 +42,11 @@ const (
 	StageDimension = "Stage"
 	// JobDimension names the scheduled job of a run's metrics.
 	JobDimension = "Job"
+	// PartnerDimension names the partner of a partner's accrual metrics.
+	PartnerDimension = "Partner"
+	// PartnerPointsAccrued is the points a partner's purchases credited, by
+	// Stage and Partner: an unusual amount for a partner alarms.
+	PartnerPointsAccrued = "PartnerPointsAccrued"
 	// JobRunsIncomplete is 1 for a job run that stopped before its work
 	// was done (at the deadline, or with an error) and 0 for one that
 	// finished, by Stage and Job.

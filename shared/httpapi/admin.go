@@ -18,6 +18,12 @@ type AdminStore interface {
 	Ledger(ctx context.Context, id loyalty.MemberID) ([]loyalty.Entry, error)
 	AuditMember(ctx context.Context, id loyalty.MemberID) (*loyalty.AuditProblem, error)
 	FeedbackStore // review.go
+	// Rejections lists recorded queue messages; the export asks for those
+	// naming the member.
+	Rejections(ctx context.Context, f loyalty.RejectionFilter) ([]loyalty.Rejection, error)
+	// AffordSeen is the balance the affordability reminder last saw, per
+	// member; the export shows the member's.
+	AffordSeen(ctx context.Context, ids []loyalty.MemberID) (map[loyalty.MemberID]loyalty.Points, error)
 }
 
 // AdminAPI serves ops, behind IAM authorization.
@@ -142,6 +148,16 @@ func (a *AdminAPI) getMember(ctx context.Context, r *request) (int, any, error) 
 		return 0, nil, err
 	}
 	acct, err := a.store.Account(ctx, id)
+	if loyalty.ErrorCode(err) == loyalty.CodeNotFound {
+		// No account: perhaps an erasure took it (or is taking it).
+		er, serr := a.svc.ErasureStatus(ctx, id)
+		switch {
+		case serr == nil:
+			return http.StatusOK, map[string]any{"memberId": id, "erasure": er}, nil
+		case loyalty.ErrorCode(serr) != loyalty.CodeNotFound:
+			return 0, nil, serr
+		}
+	}
 	if err != nil {
 		return 0, nil, err
 	}
@@ -177,10 +193,111 @@ func (a *AdminAPI) exportMember(ctx context.Context, r *request) (int, any, erro
 	if err != nil {
 		return 0, nil, err
 	}
+	notes, err := a.allNotifications(ctx, id)
+	if err != nil {
+		return 0, nil, err
+	}
+	var class *loyalty.MemberClass
+	if c, ok, err := a.store.MemberClass(ctx, id); err != nil {
+		return 0, nil, err
+	} else if ok {
+		class = &c
+	}
+	refs, err := a.svc.MemberReferrals(ctx, id)
+	if err != nil {
+		return 0, nil, err
+	}
+	rejections, err := a.store.Rejections(ctx, loyalty.RejectionFilter{MemberID: id})
+	if err != nil {
+		return 0, nil, err
+	}
+	seen, err := a.store.AffordSeen(ctx, []loyalty.MemberID{id})
+	if err != nil {
+		return 0, nil, err
+	}
+	reminders := map[string]any{}
+	if b, ok := seen[id]; ok {
+		reminders["affordabilityBalanceSeen"] = b
+	}
 	return http.StatusOK, map[string]any{"account": meView(acct, a.svc.Program, a.svc.Clock.Now()), "deficit": acct.Deficit, "ledger": ledger, "redemptions": reds,
-		"feedback": feedback, "exportedAt": a.svc.Clock.Now()}, nil
+		"feedback": feedback, "notifications": notes, "class": class, "referral": referralExport(refs), "rejections": nonNil(rejections),
+		"reminders": reminders, "exportedAt": a.svc.Clock.Now()}, nil
 }
 
+// allNotifications reads the member's whole inbox, also what is past its
+// TTL and not deleted by DynamoDB yet: the export shows every stored item.
+func (a *AdminAPI) allNotifications(ctx context.Context, id loyalty.MemberID) ([]loyalty.Notification, error) {
+	out := []loyalty.Notification{}
+	for cursor := ""; ; {
+		page, next, err := a.store.Notifications(ctx, id, cursor, 100, time.Time{})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if next == "" {
+			return out, nil
+		}
+		cursor = next
+	}
+}
+
+// RefereeView is one referral in a member's export.
+type RefereeView struct {
+	Referrer    loyalty.MemberID      `json:"referrer"`
+	Referee     loyalty.MemberID      `json:"referee"`
+	Code        string                `json:"code,omitempty"`
+	EnrolledAt  time.Time             `json:"enrolledAt"`
+	State       loyalty.ReferralState `json:"state,omitempty"`
+	SettledAt   time.Time             `json:"settledAt,omitzero"`
+	PurchaseKey string                `json:"purchaseKey,omitempty"`
+	Reason      string                `json:"reason,omitempty"`
+}
+
+func refereeView(r loyalty.Referee) RefereeView {
+	return RefereeView{Referrer: r.Referrer, Referee: r.Member, Code: r.Code, EnrolledAt: r.EnrolledAt, State: r.State,
+		SettledAt: r.SettledAt, PurchaseKey: r.PurchaseKey, Reason: r.Reason}
+}
+
+// ReferralExport is the referral part of a member's export.
+type ReferralExport struct {
+	Code       string              `json:"code,omitempty"`
+	ReferredBy *RefereeView        `json:"referredBy"`
+	Referees   []RefereeView       `json:"referees"`
+	Months     []ReferralMonthView `json:"months"`
+}
+
+// ReferralMonthView is a referrer's bonus counters of one month.
+type ReferralMonthView struct {
+	Month  string `json:"month"`
+	Paid   int    `json:"paid"`
+	Capped int    `json:"capped"`
+}
+
+func referralExport(m loyalty.MemberReferrals) ReferralExport {
+	out := ReferralExport{Code: m.Code, Referees: []RefereeView{}, Months: []ReferralMonthView{}}
+	if m.ReferredBy != nil {
+		v := refereeView(*m.ReferredBy)
+		out.ReferredBy = &v
+	}
+	for _, r := range m.Referees {
+		out.Referees = append(out.Referees, refereeView(r))
+	}
+	for _, mo := range m.Months {
+		out.Months = append(out.Months, ReferralMonthView{Month: mo.Month, Paid: mo.Paid, Capped: mo.Capped})
+	}
+	return out
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// eraseMember answers 200 with the receipt once the erasure is done (also
+// to a repeat: the first receipt), and 202 with the progress when the call
+// ran short of time: calling again continues it.
 func (a *AdminAPI) eraseMember(ctx context.Context, r *request) (int, any, error) {
 	id, err := a.pathMember(r)
 	if err != nil {
@@ -189,6 +306,9 @@ func (a *AdminAPI) eraseMember(ctx context.Context, r *request) (int, any, error
 	er, err := a.svc.Erase(ctx, id)
 	if err != nil {
 		return 0, nil, err
+	}
+	if er.State != loyalty.ErasureDone {
+		return http.StatusAccepted, er, nil
 	}
 	return http.StatusOK, er, nil
 }

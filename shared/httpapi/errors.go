@@ -29,6 +29,7 @@ var statusOf = map[loyalty.Code]int{
 	loyalty.CodeUnauthorized:       http.StatusUnauthorized,
 	loyalty.CodeForbidden:          http.StatusForbidden,
 	loyalty.CodeNotFound:           http.StatusNotFound,
+	loyalty.CodeMemberErased:       http.StatusGone,
 	CodeRouteNotFound:              http.StatusNotFound,
 	CodeMethodNotAllowed:           http.StatusMethodNotAllowed,
 	loyalty.CodeConflict:           http.StatusConflict,
@@ -40,6 +41,7 @@ var statusOf = map[loyalty.Code]int{
 	CodePayloadTooLarge:            http.StatusRequestEntityTooLarge,
 	CodeUnsupportedMedia:           http.StatusUnsupportedMediaType,
 	loyalty.CodeInsufficientPoints: http.StatusUnprocessableEntity,
+	loyalty.CodeLimitExceeded:      http.StatusUnprocessableEntity,
 	loyalty.CodeUnavailable:        http.StatusServiceUnavailable,
 	loyalty.CodeInternal:           http.StatusInternalServerError,
 }

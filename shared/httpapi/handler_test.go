@@ -116,8 +116,17 @@ func TestSampleEventsScenario(t *testing.T) {
 				t.Errorf("audit: got %v, want consistent and no problems", b)
 			}
 		}},
-		{"admin/erase-member.json", 200, nil},
-		{"admin/get-member.json", 404, nil},
+		{"admin/erase-member.json", 200, func(t *testing.T, b map[string]any) {
+			if b["state"] != "done" || b["entries"] != 4.0 || b["balance"] != 75.0 {
+				t.Errorf("erasure: got %v, want done with 4 entries and balance 75", b)
+			}
+		}},
+		// The member is gone; ops see the erasure's receipt instead.
+		{"admin/get-member.json", 200, func(t *testing.T, b map[string]any) {
+			if er, ok := b["erasure"].(map[string]any); !ok || er["state"] != "done" || b["account"] != nil {
+				t.Errorf("erased member: got %v, want no account and the erasure done", b)
+			}
+		}},
 	}
 	var redemptionID, code string
 	for _, s := range steps {

@@ -31,6 +31,7 @@ type apis struct {
 	member *httpapi.MemberAPI
 	admin  *httpapi.AdminAPI
 	store  *dynamo.Store
+	table  string
 }
 
 func newAPIs(tb testing.TB) apis {
@@ -44,9 +45,9 @@ func newAPIs(tb testing.TB) apis {
 		tb.Fatal(err)
 	}
 	st := dynamo.New(db, name)
-	svc := &loyalty.Service{Store: st, Referrals: st, Catalog: st, Erasures: st, Program: p, Clock: loyalty.SystemClock{}}
+	svc := &loyalty.Service{Store: st, Referrals: st, Catalog: st, Erasures: st, ErasureLog: st, Program: p, Clock: loyalty.SystemClock{}}
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	return apis{member: httpapi.NewMemberAPI(svc, st, log), admin: httpapi.NewAdminAPI(svc, st, log).WithPartnerDecoder(partner.DecodeParts), store: st}
+	return apis{member: httpapi.NewMemberAPI(svc, st, log), admin: httpapi.NewAdminAPI(svc, st, log).WithPartnerDecoder(partner.DecodeParts), store: st, table: name}
 }
 
 // sample loads a payload 2.0 sample event from events/api.

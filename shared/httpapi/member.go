@@ -157,11 +157,14 @@ type EntryView struct {
 	Rules  []loyalty.RuleResult `json:"rules,omitempty"`
 	Stamps []loyalty.StampMark  `json:"stamps,omitempty"`
 	Tier   string               `json:"tier,omitempty"`
+	// Uncapped is what a credit would have earned without the program's
+	// caps; absent when no cap cut it.
+	Uncapped loyalty.Points `json:"uncapped,omitempty"`
 }
 
 func entryView(e loyalty.Entry) EntryView {
 	return EntryView{ID: e.Key, Kind: e.Kind, Points: e.Delta, At: e.At, Ref: e.Ref, Reason: e.Reason, Spend: e.Spend, Rules: e.Rules,
-		Stamps: e.Stamps, Tier: e.Tier}
+		Stamps: e.Stamps, Tier: e.Tier, Uncapped: e.Uncapped}
 }
 
 func (m *MemberAPI) listActivity(ctx context.Context, r *request) (int, any, error) {

@@ -50,9 +50,9 @@ func newReviewAPIs(tb testing.TB) apis {
 		tb.Fatal(err)
 	}
 	st := dynamo.New(db, name)
-	svc := &loyalty.Service{Store: st, Referrals: st, Catalog: st, Erasures: st, Program: p, Clock: loyalty.ClockFunc(func() time.Time { return reviewNow })}
+	svc := &loyalty.Service{Store: st, Referrals: st, Catalog: st, Erasures: st, ErasureLog: st, Program: p, Clock: loyalty.ClockFunc(func() time.Time { return reviewNow })}
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	return apis{member: httpapi.NewMemberAPI(svc, st, log), admin: httpapi.NewAdminAPI(svc, st, log), store: st}
+	return apis{member: httpapi.NewMemberAPI(svc, st, log), admin: httpapi.NewAdminAPI(svc, st, log), store: st, table: name}
 }
 
 func rules(tb testing.TB, v any) map[string]float64 {

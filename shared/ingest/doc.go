@@ -16,6 +16,8 @@
 //	  event id reused for another event, a body
 //	  naming another partner than the queue's
 //	  (partner_mismatch), a queue of no partner
+//	an event of an erased member (a replay of one   success    rejection member_erased,
+//	  of their events too)                                     without body or ids
 //	unexpected error (a bug, a misconfiguration)    failed     - (the DLQ gets it after
 //	                                                           maxReceiveCount receives)
 //	recording a rejection failed                    failed     -

@@ -116,6 +116,7 @@ type result struct {
 	outcome  outcome
 	accrued  loyalty.Points
 	clawback loyalty.Points
+	partner  string // the sender, for applied purchases
 }
 
 // Handle processes a batch and returns the ids of the messages SQS must
@@ -154,6 +155,12 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 		}
 		m.accrued += r.accrued
 		m.clawedBack += r.clawback
+		if r.outcome == applied && r.partner != "" {
+			if m.byPartner == nil {
+				m.byPartner = map[string]loyalty.Points{}
+			}
+			m.byPartner[r.partner] += r.accrued
+		}
 	}
 	log.Info("batch handled", "messages", len(ev.Records), "processed", m.processed, "duplicates", m.duplicates,
 		"retried", m.retried, "rejected", m.rejected, "pointsAccrued", m.accrued, "pointsClawedBack", m.clawedBack)
@@ -213,7 +220,7 @@ func (h *Handler) handleMessage(ctx context.Context, log *slog.Logger, msg *even
 		}
 		log.Debug("message applied", "entry", res.Entry.Key, "delta", res.Entry.Delta)
 		if ev.Purchase != nil {
-			return result{outcome: applied, accrued: res.Entry.Earned}
+			return result{outcome: applied, accrued: res.Entry.Earned, partner: sender}
 		}
 		return result{outcome: applied, clawback: -res.Entry.Delta - res.Entry.DebtDelta}
 	case loyalty.CodeUnavailable:
@@ -237,6 +244,12 @@ func (h *Handler) handleMessage(ctx context.Context, log *slog.Logger, msg *even
 			fmt.Sprintf("event id %s of partner %s was already used for a different event", ev.EventID, ev.PartnerID))
 	case loyalty.CodeConflict:
 		return h.reject(ctx, log, msg, ev, loyalty.RejectConflict, loyalty.ErrorMessage(err))
+	case loyalty.CodeLimitExceeded:
+		return h.reject(ctx, log, msg, ev, loyalty.RejectLimitExceeded, loyalty.ErrorMessage(err))
+	case loyalty.CodeMemberErased:
+		// Never credited again, replays included; the store records the
+		// rejection without anything of the member.
+		return h.reject(ctx, log, msg, ev, loyalty.RejectMemberErased, loyalty.ErrorMessage(err))
 	}
 	// A bug or a misconfiguration (permissions, table): not the message's
 	// fault, so it is retried and, if it keeps failing, lands in the DLQ.

@@ -135,8 +135,8 @@ func TestSQSWrappersInOrder(t *testing.T) {
 	if _, err := f.store.Account(context.Background(), "member-0003"); err != nil {
 		t.Errorf("zero-amount purchase: got %v, want the member enrolled", err)
 	}
-	if n := strings.Count(f.metrics.String(), "\n"); n != 5 {
-		t.Errorf("EMF lines: got %d, want one per batch (5)", n)
+	if n := strings.Count(f.metrics.String(), `"MessagesProcessed":`); n != 5 {
+		t.Errorf("EMF batch lines: got %d, want one per batch (5), beside the per-partner lines", n)
 	}
 	f.audit(t)
 }
@@ -261,8 +261,17 @@ func TestLogsCarryTheRequestIDAndMetricsAreEMF(t *testing.T) {
 		PointsAccrued    int
 		MessagesRejected int
 	}
-	if err := json.Unmarshal([]byte(strings.TrimSpace(f.metrics.String())), &emf); err != nil {
-		t.Fatalf("EMF line %q: %v", f.metrics.String(), err)
+	batchLine := ""
+	for _, line := range strings.Split(strings.TrimSpace(f.metrics.String()), "\n") {
+		if strings.Contains(line, `"MessagesProcessed"`) {
+			if batchLine != "" {
+				t.Fatalf("EMF: got two batch lines %q and %q, want one", batchLine, line)
+			}
+			batchLine = line
+		}
+	}
+	if err := json.Unmarshal([]byte(batchLine), &emf); err != nil {
+		t.Fatalf("EMF batch line %q: %v", batchLine, err)
 	}
 	set := emf.AWS.CloudWatchMetrics
 	if len(set) != 1 || set[0].Namespace != "Loyalty" || !slices.EqualFunc(set[0].Dimensions, [][]string{{"Stage"}}, slices.Equal) || emf.AWS.Timestamp == 0 {
@@ -361,5 +370,54 @@ func TestPartnerMismatchIsRejected(t *testing.T) {
 	}
 	if got := f.balance(t, "member-0001"); got >= before || got == 0 {
 		t.Errorf("after the genuine purchase of 10.00 and the refund of the 25.00: got %d, want fewer points than %d and more than 0", got, before)
+	}
+}
+
+// A purchase over its partner's maximum, when the program refuses excesses,
+// is a recorded rejection limit_exceeded that credits nothing.
+func TestPurchaseOverThePartnersMaximumIsRejected(t *testing.T) {
+	f := newFixture(t, nil, func(c *ingest.Config) {
+		p := testProgram(t, loyalty.RefundNegative)
+		p.Partners[0].MaxPurchaseMinor = 10_000
+		p.Limits = &loyalty.Limits{OnExcess: loyalty.ExcessRefuse}
+		if err := p.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		c.Service.Program = p
+	})
+	body := `{"type":"purchase.completed","version":1,"partnerId":"demo-coffee-berlin","eventId":"huge-1","memberRef":"member-0042","occurredAt":"2026-03-12T10:00:00Z","currency":"EUR","amountMinor":10001}`
+	if failed := f.handle(t, batch(message("m-huge", body, 1))); len(failed) != 0 {
+		t.Fatalf("got failures %v, want the message rejected and acknowledged", failed)
+	}
+	if r := f.rejection(t, "m-huge"); r.Reason != loyalty.RejectLimitExceeded || !strings.Contains(r.Message, "maximum of 10000") {
+		t.Errorf("rejection: got %s (%s), want limit_exceeded naming the maximum", r.Reason, r.Message)
+	}
+	if _, err := f.store.Account(context.Background(), "member-0042"); loyalty.ErrorCode(err) != loyalty.CodeNotFound {
+		t.Errorf("member-0042: got %v, want no account (nothing credited)", err)
+	}
+}
+
+// Each batch publishes the points its purchases credited per sender (EMF,
+// by Stage and Partner), which the unusual-accrual alarm watches; a
+// rejected message credits and counts nothing.
+func TestPointsAccruedArePublishedPerPartner(t *testing.T) {
+	f := newFixture(t, nil)
+	coffee := `{"type":"purchase.completed","version":1,"partnerId":"demo-coffee-berlin","eventId":"pp-1","memberRef":"member-0077","occurredAt":"2026-03-12T10:00:00Z","currency":"EUR","amountMinor":2500}`
+	forged := `{"type":"purchase.completed","version":1,"partnerId":"demo-coffee-berlin","eventId":"pp-2","memberRef":"member-0077","occurredAt":"2026-03-12T10:00:00Z","currency":"EUR","amountMinor":900000}`
+	if failed := f.handle(t, batch(messageFrom("demo-coffee-berlin", "pp-1", coffee, 1), messageFrom("demo-webshop", "pp-2", forged, 1))); len(failed) != 0 {
+		t.Fatalf("got failures %v", failed)
+	}
+	per := map[string]float64{}
+	for _, line := range strings.Split(strings.TrimSpace(f.metrics.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("EMF line %q: %v", line, err)
+		}
+		if p, ok := m["Partner"].(string); ok {
+			per[p] += m["PartnerPointsAccrued"].(float64)
+		}
+	}
+	if len(per) != 1 || per["demo-coffee-berlin"] != float64(f.balance(t, "member-0077")) || per["demo-coffee-berlin"] == 0 {
+		t.Errorf("points per partner: got %v, want only demo-coffee-berlin with the %d points it credited", per, f.balance(t, "member-0077"))
 	}
 }

@@ -12,6 +12,7 @@ const MetricsNamespace = emf.Namespace
 type batchMetrics struct {
 	processed, duplicates, retried, rejected int
 	accrued, clawedBack                      loyalty.Points
+	byPartner                                map[string]loyalty.Points // points accrued per sender
 }
 
 // emit writes one EMF line for the batch. CloudWatch turns it into metrics
@@ -24,5 +25,12 @@ func (h *Handler) emit(m batchMetrics) {
 	})
 	if err != nil {
 		h.cfg.Logger.Error("write metrics", "error", err)
+	}
+	for partner, pts := range m.byPartner {
+		err := h.metrics.EmitBy(h.cfg.Service.Clock.Now(), map[string]string{emf.PartnerDimension: partner},
+			map[string]int64{emf.PartnerPointsAccrued: int64(pts)})
+		if err != nil {
+			h.cfg.Logger.Error("write metrics", "error", err)
+		}
 	}
 }

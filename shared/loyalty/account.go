@@ -64,6 +64,7 @@ type Account struct {
 	TierRoom     Points            // qualifying points that surely do not reach the next tier
 	Stamps       map[string]int    // stamp card id -> stamps on the current card
 	PromoUses    map[string]int    // promotion id -> times it applied (for per-member limits)
+	Earned       map[string]Points // points credited per source and period ("purchases/d2026-03-10"), for the caps (limits.go)
 	// ReferredBy is the referrer while the referral bonus is still to be paid
 	// on this member's first qualifying purchase; "" otherwise.
 	ReferredBy   MemberID
@@ -100,6 +101,7 @@ func (a Account) Clone() Account {
 	a.Qualifying = cloneMap(a.Qualifying)
 	a.Stamps = cloneMap(a.Stamps)
 	a.PromoUses = cloneMap(a.PromoUses)
+	a.Earned = cloneMap(a.Earned)
 	return a
 }
 

@@ -64,7 +64,19 @@ type Referral struct {
 	RefereeBonus  Points `json:"refereeBonus"`
 	MonthlyCap    int    `json:"monthlyCapPerReferrer"`
 	MinSpendMinor int64  `json:"minSpendMinor,omitempty"`
+	// OnRefund says what a refund of the referee's first purchase does to
+	// the referrer's bonus once the purchase no longer qualifies (refunded
+	// in full, or below MinSpendMinor): "claw_back" (the default) takes it
+	// back, "keep" leaves it. The referee's own bonus is part of that
+	// purchase's points, so the refund takes it back with them.
+	OnRefund string `json:"onRefund,omitempty"`
 }
+
+// Referral refund policies.
+const (
+	ReferralClawBack = "claw_back"
+	ReferralKeep     = "keep"
+)
 
 // Feedback is the feedback program: a rating and a comment on one of the
 // member's purchases, at most once per purchase, with an optional bonus.

@@ -10,7 +10,13 @@ import (
 // an upgrade the purchase earns at once, the stamps it earns (issuing the
 // card's reward when one fills) and a pending referral bonus.
 func PlanEarning(acct Account, prog *Program, p Purchase, now time.Time) (Change, error) {
-	earn, err := prog.Earnings(p, acct.Tier, acct.PromoUses)
+	return planEarningWithout(acct, prog, p, nil, now)
+}
+
+// planEarningWithout is PlanEarning without the promotions whose budget is
+// spent.
+func planEarningWithout(acct Account, prog *Program, p Purchase, spent map[string]bool, now time.Time) (Change, error) {
+	earn, err := prog.earnings(p, acct.Tier, acct.PromoUses, spent)
 	if err != nil {
 		return Change{}, err
 	}
@@ -20,17 +26,46 @@ func PlanEarning(acct Account, prog *Program, p Purchase, now time.Time) (Change
 // planEarning is PlanEarning with what the purchase earns on acct already
 // computed.
 func planEarning(acct Account, prog *Program, p Purchase, earn Earning, now time.Time) (Change, error) {
+	// The caps: the partner's largest purchase, then the member's points
+	// from purchases per day and month (limits.go).
+	uncapped := earn.Points
+	want, err := prog.capPurchaseAmount(p, earn.Points)
+	if err != nil {
+		return Change{}, err
+	}
+	counted := acct.Clone()
+	allowed, err := prog.capCredit(&counted, SourcePurchases, want, now)
+	if err != nil {
+		return Change{}, err
+	}
+	if allowed < uncapped {
+		earn.Rules = append(append([]RuleResult(nil), earn.Rules...), capRule(SourcePurchases, uncapped-allowed))
+		earn.Points = allowed
+	}
 	c, err := PlanAccrual(acct, prog, p, earn.Points, earn.Rules, now)
 	if err != nil {
 		return Change{}, err
 	}
 	a := &c.Account
+	a.Earned = counted.Earned
+	if allowed < uncapped {
+		c.Entry.Uncapped = uncapped
+	}
 	today := prog.Today(now)
 	for _, id := range earn.Promotions {
 		if a.PromoUses == nil {
 			a.PromoUses = map[string]int{}
 		}
 		a.PromoUses[id]++
+		if pr, ok := prog.promotion(id); ok && pr.BudgetPoints > 0 {
+			// What the promotion gives, before any member cap: the budget
+			// errs on the side of paying less.
+			for _, r := range earn.Rules {
+				if r.Rule == "promo:"+id && r.Points > 0 {
+					c.Budgets = append(c.Budgets, BudgetUse{Promotion: id, Points: r.Points, Budget: pr.BudgetPoints})
+				}
+			}
+		}
 	}
 	if a.Qualifying == nil {
 		a.Qualifying = map[string]Points{}
@@ -88,12 +123,24 @@ func (prog *Program) plainEarning(p Purchase, earn Earning) bool {
 	if len(prog.StampCardsFor(p)) > 0 {
 		return false
 	}
+	// A member cap on purchases depends on what the account earned today.
+	if _, capped := prog.memberCaps(SourcePurchases); capped {
+		return false
+	}
 	for _, id := range earn.Promotions {
-		for _, pr := range prog.Promotions {
-			if pr.ID == id && pr.LimitPerMember > 0 {
-				return false
-			}
+		if pr, ok := prog.promotion(id); ok && (pr.LimitPerMember > 0 || pr.BudgetPoints > 0) {
+			return false
 		}
 	}
 	return true
+}
+
+// promotion returns the program's promotion id.
+func (prog *Program) promotion(id string) (Promotion, bool) {
+	for _, pr := range prog.Promotions {
+		if pr.ID == id {
+			return pr, true
+		}
+	}
+	return Promotion{}, false
 }

@@ -47,7 +47,10 @@ type Entry struct {
 	Refund       *RefundState `json:"refund,omitempty"` // purchases: refunded so far; refunds: what this one took (refund.go)
 	Tier         string       `json:"tier,omitempty"`   // the tier this entry moved the member to
 	Stamps       []StampMark  `json:"stamps,omitempty"` // purchases: the stamps they earned
-	Fingerprint  string       `json:"-"`
+	// Uncapped is what a credit would have earned without the program's
+	// caps (limits.go); 0 when no cap cut it.
+	Uncapped    Points `json:"uncapped,omitempty"`
+	Fingerprint string `json:"-"`
 }
 
 // RuleResult explains one rule's share of an accrual.

@@ -16,6 +16,8 @@ const (
 	CodeInsufficientPoints Code = "insufficient_points"    // the balance does not cover the cost
 	CodeIdempotencyReuse   Code = "idempotency_key_reused" // same key, different request
 	CodeConflict           Code = "conflict"               // the state does not allow it (e.g. redemption already used)
+	CodeLimitExceeded      Code = "limit_exceeded"         // a cap of the program (per purchase, per member and period) refuses it
+	CodeMemberErased       Code = "member_erased"          // the member was erased: their id takes no more changes, replays included
 	CodeUnauthorized       Code = "unauthorized"           // no valid identity
 	CodeForbidden          Code = "forbidden"              // identity lacks the right
 	CodeUnavailable        Code = "unavailable"            // transient: retry later

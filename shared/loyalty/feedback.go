@@ -82,8 +82,13 @@ func PlanFeedback(acct Account, prog *Program, purchase Entry, r FeedbackRequest
 		bonus = prog.Feedback.BonusPoints
 	}
 	a := acct.Clone()
+	offered := bonus
+	bonus = prog.capBonus(&a, SourceFeedback, bonus, now)
 	e := Entry{MemberID: r.MemberID, Key: keyFeedback + purchase.Key, Kind: KindFeedback, At: now, Ref: purchase.Key,
 		Reason: fmt.Sprintf("feedback on a purchase (%d of 5)", r.Rating), Actor: "member", Earned: bonus}
+	if bonus < offered {
+		e.Uncapped = offered
+	}
 	before := a.Balance
 	if bonus > 0 {
 		a.credit(&e, bonus, prog.LotExpiry(now))

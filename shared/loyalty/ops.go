@@ -19,6 +19,24 @@ type Change struct {
 	OriginalReversedBefore Points
 	Referral               *ReferralPayout   // a referee's first qualifying purchase: the referrer's side (referral.go)
 	Feedback               *PurchaseFeedback // feedback written with its bonus entry, once per purchase (feedback.go)
+	// Budgets are the points promotions with a budget give in this change;
+	// the store writes the change only while each budget has room for them.
+	Budgets []BudgetUse
+}
+
+// BudgetUse is what a change takes from a promotion's budget.
+type BudgetUse struct {
+	Promotion string
+	Points    Points
+	Budget    Points
+}
+
+// BudgetSpentError is the store's answer to a change a promotion's budget
+// has no room for; the service plans the purchase again without it.
+type BudgetSpentError struct{ Promotion string }
+
+func (e *BudgetSpentError) Error() string {
+	return "the budget of promotion " + e.Promotion + " is spent"
 }
 
 // Purchase is a completed purchase to earn points on.
@@ -128,7 +146,8 @@ type Reversal struct {
 // original's own lot first, then from the oldest lots; what is left follows
 // the program's refund policy.
 func PlanReversal(acct Account, prog *Program, orig Entry, r Reversal, now time.Time) (Change, error) {
-	if orig.Kind != KindAccrual && !(orig.Kind == KindAdjustment && orig.Earned > 0) {
+	credit := orig.Kind == KindAccrual || orig.Kind == KindReferralBonus || (orig.Kind == KindAdjustment && orig.Earned > 0)
+	if !credit {
 		return Change{}, Errorf(CodeConflict, "entry %s is a %s and cannot be reversed", orig.Key, orig.Kind)
 	}
 	if r.Points < 0 {
@@ -197,9 +216,17 @@ func PlanAdjustment(acct Account, prog *Program, ad Adjustment, now time.Time) (
 	e := Entry{MemberID: ad.MemberID, Key: ad.Key, Kind: KindAdjustment, At: now, Reason: ad.Reason, Actor: ad.Actor}
 	before := a.Balance
 	if ad.Points > 0 {
-		a.credit(&e, ad.Points, prog.LotExpiry(now))
-		a.Lifetime += ad.Points
-		e.Earned = ad.Points
+		points, err := prog.capCredit(&a, SourceAdjustments, ad.Points, now)
+		if err != nil {
+			return Change{}, err
+		}
+		if points < ad.Points {
+			e.Uncapped = ad.Points
+			e.Rules = []RuleResult{{Rule: "adjustment", Points: ad.Points}, capRule(SourceAdjustments, ad.Points-points)}
+		}
+		a.credit(&e, points, prog.LotExpiry(now))
+		a.Lifetime += points
+		e.Earned = points
 	} else {
 		if a.Balance < -ad.Points {
 			return Change{}, Errorf(CodeInsufficientPoints, "cannot debit %d points, the balance is %d", -ad.Points, a.Balance)

@@ -23,6 +23,10 @@ type Partner struct {
 	// or user ARNs of that account. None: the queue exists, nobody outside
 	// this account can send to it yet.
 	Senders []string `json:"senders,omitempty"`
+	// MaxPurchaseMinor is the largest purchase amount the partner may
+	// report (minor units; 0: no maximum). A larger one is refused or
+	// earns as if it were this large, as limits.onExcess says.
+	MaxPurchaseMinor int64 `json:"maxPurchaseMinor,omitempty"`
 }
 
 // validSender is a 12-digit AWS account id or an IAM role or user ARN.

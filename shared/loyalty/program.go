@@ -27,6 +27,7 @@ type Program struct {
 	Feedback   *Feedback      `json:"feedback,omitempty"`
 	Rewards    []Reward       `json:"rewards,omitempty"`    // the catalog the stack seeds; ops manage it after
 	Engagement *Engagement    `json:"engagement,omitempty"` // reminders, classes, win-back, inbox (engagement.go)
+	Limits     *Limits        `json:"limits,omitempty"`     // per-member caps per source and period (limits.go)
 	loc        *time.Location // loaded from Timezone by Validate
 }
 
@@ -92,6 +93,9 @@ func (p *Program) Validate() error {
 		return Invalid("refund", "must be %q or %q, got %q", RefundNegative, RefundDebt, p.Refund)
 	}
 	if err := p.validatePartners(); err != nil {
+		return err
+	}
+	if err := p.validateLimits(); err != nil {
 		return err
 	}
 	if err := p.validateRules(); err != nil {

@@ -92,6 +92,9 @@ func (p *Program) validateRules() error {
 		if pr.BonusPoints < 0 || pr.BonusPoints > 1_000_000 {
 			return Invalid(f+".bonusPoints", "must be between 0 and 1000000, got %d", pr.BonusPoints)
 		}
+		if pr.BudgetPoints < 0 || pr.BudgetPoints > MaxPoints {
+			return Invalid(f+".budgetPoints", "must be between 1 and %d (0: no budget), got %d", MaxPoints, pr.BudgetPoints)
+		}
 		if pr.LimitPerMember < 0 {
 			return Invalid(f+".limitPerMember", "must not be negative, got %d", pr.LimitPerMember)
 		}
@@ -153,6 +156,9 @@ func (p *Program) validateRules() error {
 		}
 		if r.MonthlyCap < 1 {
 			return Invalid("referral.monthlyCapPerReferrer", "must be at least 1, got %d", r.MonthlyCap)
+		}
+		if r.OnRefund != "" && r.OnRefund != ReferralClawBack && r.OnRefund != ReferralKeep {
+			return Invalid("referral.onRefund", "must be %q or %q, got %q", ReferralClawBack, ReferralKeep, r.OnRefund)
 		}
 	}
 	if fb := p.Feedback; fb != nil {

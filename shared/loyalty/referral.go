@@ -86,7 +86,8 @@ type ReferralStore interface {
 	// account, still at version acctVersion and without a pending referrer,
 	// gets ReferredBy; the referee's permanent record and the referrer's
 	// record of the referee are put only if new; chainEnd, the last member
-	// of the referrer's chain of referrers, must still have no referrer.
+	// of the referrer's chain of referrers, must still have no referrer; the
+	// referrer must not have been erased.
 	// Errors: CodeConflict when a condition failed (read again and retry),
 	// CodeUnavailable.
 	EnrolReferral(ctx context.Context, ref Referee, acctVersion int64, chainEnd MemberID) error
@@ -146,12 +147,12 @@ func (prog *Program) planReferralPayout(c *Change, acct Account, p Purchase, now
 	}
 	a, e := &c.Account, &c.Entry
 	a.ReferredBy = ""
-	if ref.RefereeBonus > 0 {
+	if bonus := prog.capBonus(a, SourceReferrals, ref.RefereeBonus, now); bonus > 0 {
 		delta, before := e.Delta, a.Balance
-		a.credit(e, ref.RefereeBonus, prog.LotExpiry(p.OccurredAt))
-		a.Lifetime += ref.RefereeBonus
-		e.Earned += ref.RefereeBonus
-		e.Rules = append(e.Rules, RuleResult{Rule: "referral:referee", Points: ref.RefereeBonus})
+		a.credit(e, bonus, prog.LotExpiry(p.OccurredAt))
+		a.Lifetime += bonus
+		e.Earned += bonus
+		e.Rules = append(e.Rules, RuleResult{Rule: "referral:referee", Points: bonus})
 		a.settle(e, before, prog.Today(now))
 		e.Delta += delta
 	}
@@ -179,9 +180,15 @@ func PlanReferrerBonus(referrer Account, prog *Program, pay ReferralPayout, mont
 		return pay
 	}
 	a := referrer.Clone()
+	offered := bonus
+	bonus = prog.capBonus(&a, SourceReferrals, bonus, now)
 	e := Entry{MemberID: a.MemberID, Key: referralEntryKey(pay.Referee.Member), Kind: KindReferralBonus, At: now,
 		Ref: "referral", Reason: "a member you referred made their first purchase", Actor: "referral",
 		Earned: bonus, Rules: []RuleResult{{Rule: "referral:referrer", Points: bonus}}}
+	if bonus < offered {
+		e.Uncapped = offered
+		e.Rules = []RuleResult{{Rule: "referral:referrer", Points: offered}, capRule(SourceReferrals, offered-bonus)}
+	}
 	before := a.Balance
 	a.credit(&e, bonus, prog.LotExpiry(now))
 	a.Lifetime += bonus
@@ -202,6 +209,9 @@ func (s *Service) referrals() (ReferralStore, error) {
 // planReferrer completes the referrer's side of a payout. A referrer who is
 // no longer a member (erased) gets nothing and nothing is written for them.
 func (s *Service) planReferrer(ctx context.Context, pay *ReferralPayout, now time.Time) (*ReferralPayout, error) {
+	if pay.Referee.Referrer == ErasedMember {
+		return nil, nil // the erasure rewrote the referral to name nobody
+	}
 	rs, err := s.referrals()
 	if err != nil {
 		return nil, err

@@ -172,7 +172,56 @@ func (s *Service) Refund(ctx context.Context, r Refund) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("refund %s of member %s: %w", r.OriginalKey, r.MemberID, err)
 	}
+	// A replay runs this too: the clawback is idempotent by its key, so a
+	// redelivered refund finishes a clawback an interrupted one began.
+	if err := s.clawBackReferral(ctx, r); err != nil {
+		return Result{}, fmt.Errorf("refund %s of member %s: take back the referral bonus: %w", r.OriginalKey, r.MemberID, err)
+	}
 	return res, nil
+}
+
+// clawBackReferral takes back the referrer's bonus when the refunded
+// purchase was the one that paid the referral and no longer qualifies
+// (refunded in full, or below the programme's minimum spend), as the
+// programme's onRefund says. It is a reversal keyed by the referee, so it
+// happens once however many refunds follow.
+func (s *Service) clawBackReferral(ctx context.Context, r Refund) error {
+	ref := s.Program.Referral
+	if ref == nil || ref.OnRefund == ReferralKeep || s.Referrals == nil {
+		return nil
+	}
+	purchase, err := s.Store.Entry(ctx, r.MemberID, r.OriginalKey)
+	if err != nil {
+		return err
+	}
+	paidReferral := false
+	for _, rule := range purchase.Rules {
+		paidReferral = paidReferral || rule.Rule == "referral:referee"
+	}
+	if !paidReferral || purchase.Spend == nil || purchase.Refund == nil {
+		return nil
+	}
+	if left := purchase.Spend.Minor - purchase.Refund.Minor; left > 0 && left >= ref.MinSpendMinor {
+		return nil // still a qualifying purchase
+	}
+	link, ok, err := s.Referrals.Referral(ctx, r.MemberID)
+	if err != nil || !ok {
+		return err
+	}
+	bonusKey := referralEntryKey(r.MemberID)
+	bonus, err := s.Store.Entry(ctx, link.Referrer, bonusKey)
+	if ErrorCode(err) == CodeNotFound {
+		return nil // capped, or the referrer is gone: nothing was paid
+	}
+	if err != nil {
+		return err
+	}
+	_, err = s.Reverse(ctx, Reversal{Key: "referral:" + string(r.MemberID), MemberID: link.Referrer, OriginalKey: bonusKey,
+		Points: bonus.Earned, Reason: "the referred member's first purchase was refunded", Actor: "referral"})
+	if ErrorCode(err) == CodeIdempotencyReuse {
+		return nil
+	}
+	return err
 }
 
 // PlanRefund computes a refund of the purchase orig.

@@ -1,6 +1,9 @@
 package loyalty
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // RejectReason says why a queue message was refused for good. The codes are
 // part of the ops interface (dashboards, the replay tool) and never change.
@@ -17,6 +20,8 @@ const (
 	RejectIdempotencyReuse RejectReason = "idempotency_key_reused" // the partner reused an event id for another event
 	RejectConflict         RejectReason = "conflict"               // the event contradicts the ledger (e.g. refund of a non-purchase)
 	RejectPurchaseNotFound RejectReason = "purchase_not_found"     // a refund whose purchase did not arrive while it waited
+	RejectLimitExceeded    RejectReason = "limit_exceeded"         // a cap of the program refuses it (per purchase, per member and period)
+	RejectMemberErased     RejectReason = "member_erased"          // the member was erased; the record keeps nothing of them (no body, no ids)
 )
 
 // RejectionState is where a rejection is in ops' hands.
@@ -56,10 +61,20 @@ type RejectionFilter struct {
 	Reason    RejectReason
 	PartnerID string
 	Since     time.Time // first seen at or after
+	MemberID  MemberID  // naming the member, by its member id or in its body
 }
 
 // Match reports whether r passes the filter.
 func (f RejectionFilter) Match(r Rejection) bool {
 	return (f.State == "" || r.State == f.State) && (f.Reason == "" || r.Reason == f.Reason) &&
-		(f.PartnerID == "" || r.PartnerID == f.PartnerID) && (f.Since.IsZero() || !r.FirstSeen.Before(f.Since))
+		(f.PartnerID == "" || r.PartnerID == f.PartnerID) && (f.Since.IsZero() || !r.FirstSeen.Before(f.Since)) &&
+		(f.MemberID == "" || r.Names(f.MemberID))
+}
+
+// Names reports whether the rejection names the member: as its member id,
+// or as a JSON string anywhere in its body (a body that did not decode may
+// still carry the id). Member ids hold no character JSON escapes, so the
+// quoted id is exactly how a body spells it.
+func (r Rejection) Names(id MemberID) bool {
+	return r.MemberID == id || strings.Contains(r.Body, `"`+string(id)+`"`)
 }

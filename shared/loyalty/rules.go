@@ -70,6 +70,10 @@ type Promotion struct {
 	BonusPoints    Points      `json:"bonusPoints,omitempty"` // a fixed bonus per purchase
 	MinSpendMinor  int64       `json:"minSpendMinor,omitempty"`
 	LimitPerMember int         `json:"limitPerMember,omitempty"` // 0: unlimited
+	// BudgetPoints is the most points the promotion gives across all
+	// members (0: no budget). A purchase it cannot pay in full earns
+	// without it: the promotion has ended for everyone.
+	BudgetPoints Points `json:"budgetPoints,omitempty"`
 }
 
 // HourWindow is [From, Until) in local "HH:MM".
@@ -180,6 +184,11 @@ func purchaseLines(pur Purchase) []Line {
 //
 // The total never goes below zero.
 func (p *Program) Earnings(pur Purchase, tier string, uses map[string]int) (Earning, error) {
+	return p.earnings(pur, tier, uses, nil)
+}
+
+// earnings is Earnings without the promotions whose budget is spent.
+func (p *Program) earnings(pur Purchase, tier string, uses map[string]int, spent map[string]bool) (Earning, error) {
 	if pur.Spend.Currency != p.Currency {
 		return Earning{}, Invalid("currency", "program %s earns in %s, not %s", p.ID, p.Currency, pur.Spend.Currency)
 	}
@@ -226,6 +235,9 @@ func (p *Program) Earnings(pur Purchase, tier string, uses map[string]int) (Earn
 			continue
 		}
 		if promo.LimitPerMember > 0 && uses[promo.ID] >= promo.LimitPerMember {
+			continue
+		}
+		if spent[promo.ID] {
 			continue
 		}
 		applied := false

@@ -41,7 +41,8 @@ type Result struct {
 type Store interface {
 	// Apply runs op. A replay of op.Key with the same fingerprint returns the
 	// first entry; with another fingerprint it fails with CodeIdempotencyReuse.
-	// Errors: whatever Plan returns, CodeIdempotencyReuse, CodeUnavailable.
+	// Errors: whatever Plan returns, CodeIdempotencyReuse, CodeMemberErased
+	// (the member was erased: nothing is planned or written), CodeUnavailable.
 	Apply(ctx context.Context, op Op) (Result, error)
 	// Account returns the member's account; CodeNotFound if there is none.
 	Account(ctx context.Context, id MemberID) (Account, error)
@@ -51,7 +52,8 @@ type Store interface {
 	Redemption(ctx context.Context, id MemberID, redemptionID string) (Redemption, error)
 	// Reward returns a catalog item; CodeNotFound if there is none.
 	Reward(ctx context.Context, id string) (Reward, error)
-	// Enrol creates the member's account if it does not exist yet and returns it.
+	// Enrol creates the member's account if it does not exist yet and returns
+	// it. Errors: CodeMemberErased, CodeUnavailable.
 	Enrol(ctx context.Context, id MemberID, now time.Time) (Account, error)
 }
 
@@ -65,11 +67,12 @@ type Service struct {
 	// Snapshots writes an expiry planned from the due index's copy of the
 	// lots; nil: the expiry reads the account first.
 	Snapshots SnapshotStore
-	// Catalog and Erasures serve the ops doors.
-	Catalog  Catalog
-	Erasures Eraser
-	Program  *Program
-	Clock    Clock
+	// Catalog, Erasures and ErasureLog serve the ops doors.
+	Catalog    Catalog
+	Erasures   Eraser
+	ErasureLog ErasureLog
+	Program    *Program
+	Clock      Clock
 }
 
 // Ledger key prefixes keep operations of different kinds from colliding on
@@ -93,8 +96,9 @@ func (s *Service) Accrue(ctx context.Context, p Purchase) (Result, error) {
 	if err := p.Validate(now); err != nil {
 		return Result{}, err
 	}
+	spent := map[string]bool{} // promotions the store found without budget for this purchase
 	plan := func(acct Account, exists bool) (Change, error) {
-		c, err := PlanEarning(acct, s.Program, p, now)
+		c, err := planEarningWithout(acct, s.Program, p, spent, now)
 		if err == nil && c.Referral != nil {
 			c.Referral, err = s.planReferrer(ctx, c.Referral, now)
 		}
@@ -117,6 +121,14 @@ func (s *Service) Accrue(ctx context.Context, p Purchase) (Result, error) {
 		op.Credit, op.CreditQualifying, op.CreditMonth = &c.Entry, earn.Points, s.Program.monthOf(p.OccurredAt)
 	}
 	res, err := s.Store.Apply(ctx, op)
+	for range s.Program.Promotions {
+		var be *BudgetSpentError
+		if !errors.As(err, &be) || spent[be.Promotion] {
+			break
+		}
+		spent[be.Promotion] = true
+		res, err = s.Store.Apply(ctx, op)
+	}
 	if err != nil {
 		return Result{}, fmt.Errorf("accrue %s for member %s: %w", p.Key, p.MemberID, err)
 	}

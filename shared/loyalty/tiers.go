@@ -9,6 +9,26 @@ const NoRoom Points = MaxPoints * 1000
 // monthOf is the program-local month "2006-01" of t.
 func (p *Program) monthOf(t time.Time) string { return t.In(p.Location()).Format("2006-01") }
 
+// WindowMonths is the most months a tier window spans (rolling 12 months, or
+// the calendar year so far): qualifying points of a month more than
+// WindowMonths+1 before today (one more for the program's timezone) count in
+// no window now or later. The store forgets them on writes that do not plan
+// (StaleQualifyingMonths), so the account's map stays bounded.
+const WindowMonths = 12
+
+// StaleQualifyingMonths are months ("2006-01") that no tier window can count
+// any more at t: from WindowMonths+2 to WindowMonths+2+span-1 months before
+// t's month (UTC). A write that adds qualifying points without planning
+// removes them; planned writes drop every month out of the window anyway.
+func StaleQualifyingMonths(t time.Time, span int) []string {
+	first := time.Date(t.UTC().Year(), t.UTC().Month(), 1, 0, 0, 0, 0, time.UTC)
+	out := make([]string, 0, span)
+	for i := 0; i < span; i++ {
+		out = append(out, first.AddDate(0, -(WindowMonths+2+i), 0).Format("2006-01"))
+	}
+	return out
+}
+
 // windowMonths are the months whose qualifying points count on day today.
 func (p *Program) windowMonths(today Date) map[string]bool {
 	t := today.time()
