@@ -133,6 +133,9 @@ func (s *Store) Unpublished(ctx context.Context, day loyalty.Date, shard int, cu
 // is small (TTL-bounded), so the order is made here from one Query.
 // Errors: CodeInvalid for a cursor this store did not hand out.
 func (s *Store) Notifications(ctx context.Context, member loyalty.MemberID, after string, limit int, now time.Time) ([]loyalty.Notification, string, error) {
+	if limit < 1 {
+		return nil, "", loyalty.Invalid("limit", "must be at least 1, got %d", limit)
+	}
 	from, err := parseCursor(after)
 	if err != nil {
 		return nil, "", err

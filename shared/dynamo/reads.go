@@ -184,6 +184,9 @@ func (s *Store) Ledger(ctx context.Context, id loyalty.MemberID) ([]loyalty.Entr
 // of the member's ledger. That keeps each accrual free of index writes at
 // the price of reading the whole ledger per page.
 func (s *Store) Activity(ctx context.Context, id loyalty.MemberID, after string, limit int) ([]loyalty.Entry, string, error) {
+	if limit < 1 {
+		return nil, "", loyalty.Invalid("limit", "must be at least 1, got %d", limit)
+	}
 	from, err := parseCursor(after)
 	if err != nil {
 		return nil, "", err

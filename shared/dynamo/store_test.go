@@ -411,3 +411,15 @@ func TestOneTripCreditForgetsStaleQualifyingMonths(t *testing.T) {
 		t.Errorf("qualifying months: got %v, want 2024-05 forgotten and 2026-03 = 10", a.Qualifying)
 	}
 }
+
+// A page size below 1 is invalid input, not a crash.
+func TestPageSizeBelowOneIsInvalid(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	if _, _, err := f.store.Activity(ctx, "m-1", "", 0); loyalty.ErrorCode(err) != loyalty.CodeInvalid {
+		t.Errorf("activity with limit 0: got %v, want %s", err, loyalty.CodeInvalid)
+	}
+	if _, _, err := f.store.Notifications(ctx, "m-1", "", -1, f.clock.Now()); loyalty.ErrorCode(err) != loyalty.CodeInvalid {
+		t.Errorf("notifications with limit -1: got %v, want %s", err, loyalty.CodeInvalid)
+	}
+}
