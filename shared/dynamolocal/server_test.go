@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
@@ -191,7 +193,7 @@ func TestStartOnATakenPortSaysSo(t *testing.T) {
 	}
 	unlocked := false
 	port := l.Addr().(*net.TCPAddr).Port
-	_, err = startOnPort(t.Context(), "java", dir, port, func() { unlocked = true }, t.Logf)
+	_, err = startOnPort(t.Context(), "java", dir, "", port, func() { unlocked = true }, t.Logf)
 	if !errors.Is(err, errPortTaken) {
 		t.Fatalf("start on a taken port: got %v, want errPortTaken", err)
 	}
@@ -215,5 +217,41 @@ func TestReservedPortIsNotHandedOutTwice(t *testing.T) {
 		if other == port {
 			t.Fatalf("reservePort: got port %d while it is reserved, want another", port)
 		}
+	}
+}
+
+// With a data folder the tables outlive the process, and -sharedDb makes
+// them visible whatever key and region a client signs with (DynamoDB Local
+// 2 accepts access keys of letters and digits only).
+func TestADataDirKeepsTablesAcrossRestarts(t *testing.T) {
+	opts := quietOptions(t)
+	opts.DataDir = filepath.Join(t.TempDir(), "db")
+	first, err := Start(context.Background(), opts)
+	if err != nil {
+		t.Fatalf("Start: got %v, want no error", err)
+	}
+	createTable(t, first.Client(), "kept")
+	if _, err := first.Client().PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String("kept"),
+		Item: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "written-before"}}}); err != nil {
+		t.Fatalf("PutItem: got %v, want no error", err)
+	}
+	if err := first.Stop(); err != nil {
+		t.Fatalf("Stop: got %v, want no error", err)
+	}
+
+	second, err := Start(context.Background(), opts)
+	if err != nil {
+		t.Fatalf("second Start: got %v, want no error", err)
+	}
+	defer second.Stop()
+	other := dynamodb.New(dynamodb.Options{Region: "eu-west-1", BaseEndpoint: aws.String(second.Endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider("AnotherKey", "x", "")})
+	out, err := other.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String("kept"),
+		Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "written-before"}}})
+	if err != nil {
+		t.Fatalf("GetItem after restart with another key and region: got %v, want the item", err)
+	}
+	if len(out.Item) == 0 {
+		t.Errorf("item after restart: got none, want the one written before")
 	}
 }

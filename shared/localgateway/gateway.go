@@ -82,9 +82,20 @@ type Config struct {
 	// IntegrationTimeout bounds one invocation, like API Gateway's 30 s
 	// integration timeout; past it the client gets 503. Default 30 s.
 	IntegrationTimeout time.Duration
+	// Throttle is the stage's throttling; the zero value throttles nothing.
+	Throttle Throttle
 	// Logf receives one line per request and the reason of every 4xx/5xx the
 	// gateway itself produces. Nil discards them.
 	Logf func(format string, args ...any)
+}
+
+// Throttle is API Gateway's stage throttling: a bucket of Burst requests,
+// refilled at RatePerSecond; a request that finds it empty gets 429
+// {"message":"Too Many Requests"} before it is authorized or reaches a
+// function.
+type Throttle struct {
+	RatePerSecond float64
+	Burst         int
 }
 
 const (
@@ -109,6 +120,11 @@ type Gateway struct {
 	mu        sync.Mutex
 	srv       *http.Server
 	stopWatch func() bool
+
+	throttle Throttle
+	bucketMu sync.Mutex
+	tokens   float64   // requests the bucket holds now
+	filled   time.Time // when tokens was last brought up to date
 }
 
 // New checks cfg and builds a gateway. It does not listen: call Start, or
@@ -128,6 +144,12 @@ func New(cfg Config) (*Gateway, error) {
 		timeout: cfg.IntegrationTimeout,
 		logf:    cfg.Logf,
 		now:     time.Now,
+
+		throttle: cfg.Throttle,
+		tokens:   float64(cfg.Throttle.Burst),
+	}
+	if cfg.Throttle.RatePerSecond < 0 || cfg.Throttle.Burst < 0 || (cfg.Throttle.RatePerSecond > 0) != (cfg.Throttle.Burst > 0) {
+		return nil, fmt.Errorf("localgateway: throttle %+v: want both a rate and a burst above 0, or neither", cfg.Throttle)
 	}
 	if g.timeout <= 0 {
 		g.timeout = defaultIntegrationTimeout
@@ -234,8 +256,9 @@ func (g *Gateway) Stop(ctx context.Context) error {
 	return nil
 }
 
-// ServeHTTP handles one request in the order API Gateway does: route match
-// (404), payload limit (413), authorization (401/403), integration.
+// ServeHTTP handles one request in the order API Gateway does: throttling
+// (429), route match (404), payload limit (413), authorization (401/403),
+// integration (500 when the function fails, 503 when it times out).
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := g.now()
 	requestID := newRequestID()
@@ -245,6 +268,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, requestID string, start time.Time) (status int, routeKey string) {
+	if !g.take(start) {
+		g.logf("%s: throttled (%v requests per second, burst %d)", requestID, g.throttle.RatePerSecond, g.throttle.Burst)
+		return writeMessage(w, http.StatusTooManyRequests, "Too Many Requests"), "-"
+	}
 	rt, params, ok := g.match(r)
 	if !ok {
 		return writeMessage(w, http.StatusNotFound, "Not Found"), "-"
@@ -318,4 +345,24 @@ func writeMessage(w http.ResponseWriter, status int, message string) int {
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 	return status
+}
+
+// take takes a request from the throttle's bucket, refilled for the time
+// since the last request; false when the bucket is empty.
+func (g *Gateway) take(now time.Time) bool {
+	if g.throttle.RatePerSecond == 0 {
+		return true
+	}
+	g.bucketMu.Lock()
+	defer g.bucketMu.Unlock()
+	if !g.filled.IsZero() {
+		g.tokens += now.Sub(g.filled).Seconds() * g.throttle.RatePerSecond
+		g.tokens = min(g.tokens, float64(g.throttle.Burst))
+	}
+	g.filled = now
+	if g.tokens < 1 {
+		return false
+	}
+	g.tokens--
+	return true
 }

@@ -696,3 +696,33 @@ func TestInvokerFunc(t *testing.T) {
 		t.Errorf("routeKey: got %q, want GET /v1/me", got.RouteKey)
 	}
 }
+
+// Past the stage's burst the gateway answers 429 in API Gateway's own shape
+// and calls no function; the bucket refills at the rate.
+func TestThrottlingIs429BeforeTheFunction(t *testing.T) {
+	fn := &fakeFunction{}
+	g, err := New(Config{Routes: []Route{{Method: "GET", Path: "/v1/me", Function: fn}},
+		Throttle: Throttle{RatePerSecond: 10, Burst: 3}, Logf: t.Logf})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	g.now = func() time.Time { return now }
+	for i := range 3 {
+		if w := serve(t, g, httptest.NewRequest("GET", "/v1/me", nil)); w.Code != http.StatusOK {
+			t.Fatalf("request %d within the burst: got %d %s, want 200", i+1, w.Code, w.Body)
+		}
+	}
+	wantMessage(t, serve(t, g, httptest.NewRequest("GET", "/v1/me", nil)), http.StatusTooManyRequests, "Too Many Requests")
+	if n := fn.calls(); n != 3 {
+		t.Errorf("function calls: got %d, want 3 (none for the throttled request)", n)
+	}
+	now = now.Add(100 * time.Millisecond) // one request's worth at 10 per second
+	if w := serve(t, g, httptest.NewRequest("GET", "/v1/me", nil)); w.Code != http.StatusOK {
+		t.Errorf("after 100 ms at 10 per second: got %d, want 200", w.Code)
+	}
+	wantMessage(t, serve(t, g, httptest.NewRequest("GET", "/v1/me", nil)), http.StatusTooManyRequests, "Too Many Requests")
+	if _, err := New(Config{Routes: []Route{{Method: "GET", Path: "/v1/me", Function: fn}}, Throttle: Throttle{RatePerSecond: 5}}); err == nil {
+		t.Errorf("a rate without a burst: got no error, want one")
+	}
+}

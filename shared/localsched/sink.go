@@ -57,8 +57,8 @@ func NewSink(path, bus string, logf func(format string, args ...any)) (*Sink, er
 	return &Sink{path: path, bus: bus, logf: logf}, nil
 }
 
-// Reset empties the file: a fresh local stack starts with no events, as its
-// in-memory table starts empty.
+// Reset empties the file. The local stack never calls it: the events of
+// its data folder are kept across restarts, like its table.
 func (s *Sink) Reset() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

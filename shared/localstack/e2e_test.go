@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -18,20 +20,45 @@ import (
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
 )
 
-var stack *localstack.Stack
+var (
+	stack *localstack.Stack
+	// stackOptions started it: a port other than the default, picked before
+	// the start as make run PORT=N does; a data folder and the state file in
+	// a temporary folder (TestDataSurvivesARestart restarts it on them).
+	stackOptions localstack.Options
+	apiAddr      string
+	statePath    string
+)
 
-// The end-to-end tests start the whole local stack once: DynamoDB Local, the
-// real member-api and admin-api binaries, the local HTTP API on a free port.
+// The end-to-end tests start the whole local stack once: DynamoDB Local
+// keeping its data in a fresh temporary folder, the real function binaries,
+// the local HTTP API on a port picked here, and its state file.
 func TestMain(m *testing.M) {
 	ctx := context.Background()
-	st, err := localstack.Start(ctx, localstack.Options{Addr: "127.0.0.1:0", Seed: true, Logs: io.Discard})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
+		fmt.Fprintln(os.Stderr, "pick a port:", err)
+		os.Exit(1)
+	}
+	apiAddr = ln.Addr().String()
+	ln.Close()
+	dir, err := os.MkdirTemp("", "localstack-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	statePath = filepath.Join(dir, "localstack.json")
+	stackOptions = localstack.Options{Addr: apiAddr, Jobs: localstack.JobOptions{Addr: "127.0.0.1:0"}, SQSAddr: "127.0.0.1:0",
+		DataDir: filepath.Join(dir, "data"), StateFile: statePath, Seed: true, Logs: io.Discard}
+	if stack, err = localstack.Start(ctx, stackOptions); err != nil {
 		fmt.Fprintln(os.Stderr, "start local stack:", err)
 		os.Exit(1)
 	}
-	stack = st
 	code := m.Run()
-	st.Stop(ctx)
+	if stack != nil {
+		stack.Stop(ctx)
+	}
+	os.RemoveAll(dir)
 	os.Exit(code)
 }
 

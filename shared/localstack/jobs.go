@@ -4,24 +4,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
-	"strings"
+	"syscall"
 	"time"
 
 	"github.com/loyalty-functions/loyalty/shared/eventbus"
 	"github.com/loyalty-functions/loyalty/shared/jobs"
 	"github.com/loyalty-functions/loyalty/shared/localsched"
-	"github.com/loyalty-functions/loyalty/shared/runtimeapi"
 )
 
 // The scheduled jobs of the local stack: the real binaries of every job in
-// jobs.Schedules (expire-points, send-reminders, win-back, ...), a local EventBridge that keeps what
-// they publish in .cache/local-events.jsonl (and logs it), and the local
-// scheduler with its control API.
+// jobs.Schedules (expire-points, send-reminders, win-back, ...), a local
+// EventBridge that appends what they publish to events.jsonl in the data
+// folder (and logs it), and the local scheduler with its control API.
 const (
 	// EventBusName is the local event bus the functions publish to.
 	EventBusName = "loyalty-local"
-	// DefaultJobsAddr serves the local EventBridge and the job control API.
+	// DefaultJobsAddr serves the local EventBridge and the job control API
+	// beside the HTTP API's default address.
 	DefaultJobsAddr = "127.0.0.1:3001"
 )
 
@@ -39,7 +38,8 @@ type JobOptions struct {
 	// days ago.
 	FastForwardFrom time.Time
 	// Addr is the local EventBridge endpoint and job control API; default
-	// 127.0.0.1:3001, or a free port when the HTTP API's port is 0.
+	// the port after the HTTP API's (127.0.0.1:3001 beside 3000), or a free
+	// port when the HTTP API's port is 0.
 	Addr string
 }
 
@@ -49,51 +49,48 @@ type localJobs struct {
 	srv   *localsched.Server
 }
 
-// startJobs builds and starts the job functions with the local event bus
-// and, when asked, their schedules.
-func (st *Stack) startJobs(ctx context.Context, root, binDir string, env map[string]string, opts Options) error {
-	addr := opts.Jobs.Addr
-	if addr == "" {
-		addr = DefaultJobsAddr
-		if strings.HasSuffix(opts.Addr, ":0") {
-			addr = "127.0.0.1:0"
-		}
-	}
-	sink, err := localsched.NewSink(filepath.Join(root, ".cache", "local-events.jsonl"), EventBusName, opts.Logf)
-	if err == nil {
-		err = sink.Reset()
-	}
+// startJobs starts the local event bus, which appends what the functions
+// publish to eventsFile (kept across restarts with a data folder), and the
+// job control API.
+func (st *Stack) startJobs(ctx context.Context, eventsFile string, env map[string]string, opts Options) error {
+	sink, err := localsched.NewSink(eventsFile, EventBusName, opts.Logf)
 	if err != nil {
 		return fmt.Errorf("localstack: event sink: %w", err)
 	}
-	srv, err := localsched.Serve(addr, sink, nil)
+	srv, err := localsched.Serve(opts.Jobs.Addr, sink, nil)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return &AddrInUseError{Part: PartJobs, Addr: opts.Jobs.Addr}
+	}
 	if err != nil {
 		return err
 	}
 	st.jobs = &localJobs{sink: sink, srv: srv}
-	jobEnv := map[string]string{"EVENT_BUS_NAME": EventBusName, eventbus.EndpointEnv: srv.URL}
-	for k, v := range env {
-		jobEnv[k] = v
+	return nil
+}
+
+// env is the job functions' environment: the functions' own and the
+// local event bus.
+func (j *localJobs) env(base map[string]string) map[string]string {
+	env := map[string]string{"EVENT_BUS_NAME": EventBusName, eventbus.EndpointEnv: j.srv.URL}
+	for k, v := range base {
+		env[k] = v
 	}
+	return env
+}
+
+// scheduleJobs puts the started job functions on the local scheduler and,
+// when asked, on their schedules.
+func (st *Stack) scheduleJobs(opts Options) error {
 	invokers := map[string]localsched.Invoker{}
 	for _, sc := range jobs.Schedules { // every scheduled job has a function of its name
-		name := sc.Job
-		bin, err := BuildFunction(ctx, root, binDir, name)
-		if err != nil {
-			return err
-		}
-		f, err := runtimeapi.Start(ctx, runtimeapi.FunctionConfig{Name: name, Binary: bin, Env: jobEnv, Concurrency: 1,
-			Timeout: 5 * time.Minute, Stdout: opts.Logs, Stderr: opts.Logs})
-		if err != nil {
-			return fmt.Errorf("localstack: start %s: %w", name, err)
-		}
-		st.funcs[name], invokers[name] = f, f
+		invokers[sc.Job] = st.funcs[sc.Job]
 	}
+	var err error
 	st.jobs.sched, err = localsched.NewScheduler(localsched.JobsFromSchedules(invokers), st.Program.Location(), opts.Logf)
 	if err != nil {
 		return err
 	}
-	srv.Attach(st.jobs.sched)
+	st.jobs.srv.Attach(st.jobs.sched)
 	switch {
 	case opts.Jobs.Schedules && opts.Jobs.FastForward > 0:
 		from := opts.Jobs.FastForwardFrom

@@ -3,10 +3,12 @@ package localstack
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -90,7 +92,7 @@ func (p queuePolicy) authorize(r *http.Request, body []byte, action, queue strin
 // call checked against the local principals, and polls each queue into
 // ingest in batches of 10, two batches at a time, deleting only what
 // succeeded.
-func startPartnerQueues(ctx context.Context, partnerIDs []string, ingest *runtimeapi.Function, logf func(string, ...any)) (*partnerQueues, error) {
+func startPartnerQueues(ctx context.Context, addr string, partnerIDs []string, ingest *runtimeapi.Function, logf func(string, ...any)) (*partnerQueues, error) {
 	policy := queuePolicy{own: map[string]string{},
 		verifier: localiam.Verifier{Service: "sqs", Region: sqslocal.Region,
 			Principals: []localiam.Principal{{Name: "ops", AccessKeyID: OpsSQSAccessKey, SecretAccessKey: OpsSQSSecret}}}}
@@ -100,7 +102,10 @@ func startPartnerQueues(ctx context.Context, partnerIDs []string, ingest *runtim
 		policy.verifier.Principals = append(policy.verifier.Principals,
 			localiam.Principal{Name: name, AccessKeyID: PartnerAccessKey(id), SecretAccessKey: PartnerSecret(id)})
 	}
-	srv, err := sqslocal.Start(ctx, sqslocal.WithAuthorizer(policy.authorize))
+	srv, err := sqslocal.Start(ctx, sqslocal.WithAuthorizer(policy.authorize), sqslocal.WithAddr(addr))
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, &AddrInUseError{Part: PartSQS, Addr: addr}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("localstack: start SQS: %w", err)
 	}

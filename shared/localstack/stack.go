@@ -7,6 +7,13 @@
 // and open to that partner's own credentials only. Everything listens on
 // 127.0.0.1.
 //
+// With a data folder (Options.DataDir; loyaltyctl run uses .cache/local)
+// the table and the published events survive a restart and the seed goes
+// only into a table the stack creates; without one (the tests) everything
+// lives in memory and in a temporary folder. With a state file
+// (Options.StateFile; loyaltyctl run writes .cache/localstack.json, package
+// localstate) the tools find the running stack without flags.
+//
 // It is tooling: it may import every adapter and stand-in of the module, and
 // nothing in the functions imports it.
 package localstack
@@ -17,24 +24,33 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/loyalty-functions/loyalty/shared/config"
 	"github.com/loyalty-functions/loyalty/shared/dynamo"
 	"github.com/loyalty-functions/loyalty/shared/dynamolocal"
 	"github.com/loyalty-functions/loyalty/shared/httpapi"
+	"github.com/loyalty-functions/loyalty/shared/jobs"
 	"github.com/loyalty-functions/loyalty/shared/localgateway"
+	"github.com/loyalty-functions/loyalty/shared/localstate"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
 	"github.com/loyalty-functions/loyalty/shared/runtimeapi"
+	specroutes "github.com/loyalty-functions/loyalty/shared/spec/routes"
 	"github.com/loyalty-functions/loyalty/shared/sqslocal"
 )
 
@@ -52,7 +68,23 @@ const (
 type Options struct {
 	Addr     string // HTTP API address; default 127.0.0.1:3000, port 0 picks one
 	RepoRoot string // where go.mod is; default: found from the working directory
-	Seed     bool   // load the demo catalog and member
+	// Seed loads the demo catalog and member into a table the stack creates;
+	// a table kept in DataDir is left as it is.
+	Seed bool
+	// DataDir keeps what survives a restart: the table (DynamoDB Local's
+	// -dbPath, in DataDir/dynamodb) and the published events
+	// (DataDir/events.jsonl). Empty: the table lives in memory and the
+	// events in a temporary folder, both gone at Stop (what tests want).
+	// One stack at a time may use a DataDir.
+	DataDir string
+	// StateFile, when set, is where the stack writes its state (package
+	// localstate) once it is up, for the tools; Stop removes it. Start
+	// refuses to run while the file names a stack that still runs.
+	StateFile string
+	// SQSAddr is the embedded SQS, whose queue URLs the partners send to;
+	// default the port two after the HTTP API's (127.0.0.1:3002 beside
+	// 3000), or a free port when the HTTP API's port is 0.
+	SQSAddr string
 	// Logs receives the functions' JSON logs; default os.Stderr.
 	Logs io.Writer
 	// Jobs: the scheduled jobs and the local event bus (jobs.go).
@@ -75,7 +107,14 @@ type Stack struct {
 	funcs       map[string]*runtimeapi.Function
 	jobs        *localJobs // scheduled jobs, local event bus (jobs.go)
 	Program     *loyalty.Program
-	repoRoot    string
+	// Kept says the table came from DataDir, as a previous run left it;
+	// false when this start created it (and seeded it, with Options.Seed).
+	Kept      bool
+	repoRoot  string
+	dataDir   string
+	stateFile string
+	tempDir   string // events of a stack without DataDir
+	unlock    func() // releases DataDir
 }
 
 // RepoRoot finds the module root (the folder holding go.mod) from the
@@ -87,7 +126,60 @@ func DevKeyPath(repoRoot string) string {
 	return filepath.Join(repoRoot, ".cache", "devkeys", "jwt.pem")
 }
 
+// DefaultDataDir is where `loyaltyctl run` keeps the local data; removing
+// it (make reset) starts clean.
+func DefaultDataDir(repoRoot string) string { return filepath.Join(repoRoot, ".cache", "local") }
+
+// The parts of the stack that listen on an address the caller chooses.
+const (
+	PartHTTPAPI = "HTTP API"                 // Options.Addr
+	PartJobs    = "EventBridge and jobs API" // Options.Jobs.Addr
+	PartSQS     = "SQS partner queues"       // Options.SQSAddr
+)
+
+// AddrInUseError says an address the stack must listen on is taken.
+type AddrInUseError struct {
+	Part string // PartHTTPAPI or PartJobs: which option to change
+	Addr string
+}
+
+func (e *AddrInUseError) Error() string {
+	return fmt.Sprintf("localstack: %s is in use (wanted for the %s)", e.Addr, e.Part)
+}
+
+// RunningError says another local stack already runs from the same state
+// file.
+type RunningError struct {
+	StateFile string
+	PID       int
+	URL       string
+}
+
+func (e *RunningError) Error() string {
+	return fmt.Sprintf("localstack: a local stack already runs (process %d, HTTP API %s, state %s): stop it first (Ctrl-C where it runs, or kill %d)",
+		e.PID, e.URL, e.StateFile, e.PID)
+}
+
+// apiFunctions serve the HTTP API and the partner queues; every other
+// function of the stack is a scheduled job.
+var apiFunctions = []string{"member-api", "admin-api", "ingest"}
+
+// functionNames are the functions the stack runs: the APIs, the ingest and
+// every scheduled job (each job has a function of its name), once each.
+func functionNames() []string {
+	names := slices.Clone(apiFunctions)
+	for _, sc := range jobs.Schedules {
+		if !slices.Contains(names, sc.Job) {
+			names = append(names, sc.Job)
+		}
+	}
+	return names
+}
+
 // Start brings the stack up; on any failure it tears down what it started.
+// It checks first what it can check at once (another stack on the state
+// file, the addresses, the data folder), then builds the functions while
+// DynamoDB Local starts.
 func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}
@@ -98,13 +190,19 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	if opts.Addr == "" {
 		opts.Addr = localgateway.DefaultAddr
 	}
+	if opts.Jobs.Addr, err = nextAddr(opts.Addr, opts.Jobs.Addr, 1); err != nil {
+		return nil, err
+	}
+	if opts.SQSAddr, err = nextAddr(opts.Addr, opts.SQSAddr, 2); err != nil {
+		return nil, err
+	}
 	root := opts.RepoRoot
 	if root == "" {
 		if root, err = RepoRoot(); err != nil {
 			return nil, err
 		}
 	}
-	st = &Stack{funcs: map[string]*runtimeapi.Function{}, repoRoot: root}
+	st = &Stack{funcs: map[string]*runtimeapi.Function{}, repoRoot: root, dataDir: opts.DataDir}
 	defer func() {
 		if err != nil {
 			st.Stop(context.Background())
@@ -119,43 +217,93 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	if st.Program, err = config.ParseProgram("program.json", programBytes); err != nil {
 		return st, err
 	}
-
-	opts.Logf("starting DynamoDB Local")
-	if st.DB, err = dynamolocal.Start(ctx, dynamolocal.Options{Logf: opts.Logf}); err != nil {
-		return st, err
-	}
-	client := st.DB.Client()
-	if err := CreateTable(ctx, client, TableName); err != nil {
-		return st, err
-	}
-	st.Store = dynamo.New(client, TableName)
-	if opts.Seed {
-		if err := Seed(ctx, st.Store, st.Program); err != nil {
+	if opts.StateFile != "" {
+		if err := checkNoOtherStack(opts.StateFile, opts.Logf); err != nil {
 			return st, err
 		}
 	}
+	if err := checkFree(PartHTTPAPI, opts.Addr); err != nil {
+		return st, err
+	}
+	if err := checkFree(PartJobs, opts.Jobs.Addr); err != nil {
+		return st, err
+	}
+	if err := checkFree(PartSQS, opts.SQSAddr); err != nil {
+		return st, err
+	}
+	eventsFile, err := st.claimDataDir()
+	if err != nil {
+		return st, err
+	}
 
+	opts.Logf("starting DynamoDB Local (%s)", storageName(opts.DataDir))
+	dbStarted := make(chan error, 1)
+	go func() {
+		dbOpts := dynamolocal.Options{Logf: opts.Logf}
+		if opts.DataDir != "" {
+			dbOpts.DataDir = filepath.Join(opts.DataDir, "dynamodb")
+		}
+		db, err := dynamolocal.Start(ctx, dbOpts)
+		st.DB = db
+		dbStarted <- err
+	}()
 	opts.Logf("building the functions for %s/%s", runtime.GOOS, runtime.GOARCH)
-	binDir := filepath.Join(root, ".cache", "local-bin")
+	began := time.Now()
+	bins, buildErr := BuildFunctions(ctx, root, filepath.Join(root, ".cache", "local-functions"), functionNames())
+	if buildErr == nil {
+		opts.Logf("functions built (or up to date) in %s", time.Since(began).Round(time.Millisecond))
+	}
+	if dbErr := <-dbStarted; dbErr != nil {
+		return st, dbErr
+	}
+	if buildErr != nil {
+		return st, buildErr
+	}
+
+	client := st.DB.Client()
+	created, err := EnsureTable(ctx, client, TableName)
+	if err != nil {
+		return st, err
+	}
+	st.Kept = !created
+	st.Store = dynamo.New(client, TableName)
+	switch {
+	case created && opts.Seed:
+		if err := Seed(ctx, st.Store, st.Program); err != nil {
+			return st, err
+		}
+		opts.Logf("created table %s and seeded the demo catalog and member", TableName)
+	case created:
+		opts.Logf("created table %s", TableName)
+	default:
+		opts.Logf("kept table %s from %s (make reset starts clean)", TableName, opts.DataDir)
+	}
+
 	env := map[string]string{
 		"TABLE_NAME":        TableName,
 		"DYNAMODB_ENDPOINT": st.DB.Endpoint,
 		"STAGE":             Stage,
 		"LOG_LEVEL":         "info",
+		// The functions read the repository's program file, as a deployed
+		// one reads the copy beside its binary.
+		"PROGRAM_FILE": filepath.Join(root, "program.json"),
 	}
-	for _, name := range []string{"member-api", "admin-api", "ingest"} {
-		bin, err := BuildFunction(ctx, root, binDir, name)
-		if err != nil {
-			return st, err
-		}
-		f, err := runtimeapi.Start(ctx, runtimeapi.FunctionConfig{Name: name, Binary: bin, Env: env, Concurrency: 4,
-			Timeout: 10 * time.Second, Stdout: opts.Logs, Stderr: opts.Logs})
-		if err != nil {
-			return st, fmt.Errorf("localstack: start %s: %w", name, err)
-		}
-		st.funcs[name] = f
+	if err := st.startJobs(ctx, eventsFile, env, opts); err != nil {
+		return st, err
 	}
-	if err := st.startJobs(ctx, root, binDir, env, opts); err != nil {
+	var configs []runtimeapi.FunctionConfig
+	for _, name := range functionNames() {
+		cfg := runtimeapi.FunctionConfig{Name: name, Binary: bins[name], Env: env, Concurrency: 4, Timeout: 10 * time.Second,
+			Stdout: opts.Logs, Stderr: opts.Logs}
+		if !slices.Contains(apiFunctions, name) { // a scheduled job
+			cfg.Env, cfg.Concurrency, cfg.Timeout = st.jobs.env(env), 1, 5*time.Minute
+		}
+		configs = append(configs, cfg)
+	}
+	if err := st.startFunctions(ctx, configs); err != nil {
+		return st, err
+	}
+	if err := st.scheduleJobs(opts); err != nil {
 		return st, err
 	}
 
@@ -163,7 +311,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	for _, p := range st.Program.Partners {
 		partnerIDs = append(partnerIDs, p.ID)
 	}
-	if st.queue, err = startPartnerQueues(ctx, partnerIDs, st.funcs["ingest"], opts.Logf); err != nil {
+	if st.queue, err = startPartnerQueues(ctx, opts.SQSAddr, partnerIDs, st.funcs["ingest"], opts.Logf); err != nil {
 		return st, err
 	}
 	st.SQSEndpoint, st.Partners = st.queue.sqs.Endpoint, st.queue.queues
@@ -179,18 +327,165 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		routes = append(routes, localgateway.Route{Method: r.Method, Path: r.Path, Auth: localgateway.AuthIAM, Function: st.funcs["admin-api"]})
 	}
 	st.gateway, err = localgateway.New(localgateway.Config{Addr: opts.Addr, Routes: routes,
-		JWT:  localgateway.JWTVerifier{Issuer: Issuer, Audience: Audience, PublicKey: &st.Key.PublicKey},
-		IAM:  localgateway.IAMVerifier{AccessKeyID: AdminAccessKey, SecretAccessKey: AdminSecret, Region: Region},
-		Logf: opts.Logf})
+		JWT:      localgateway.JWTVerifier{Issuer: Issuer, Audience: Audience, PublicKey: &st.Key.PublicKey},
+		IAM:      localgateway.IAMVerifier{AccessKeyID: AdminAccessKey, SecretAccessKey: AdminSecret, Region: Region},
+		Throttle: localgateway.Throttle{RatePerSecond: specroutes.ThrottleRatePerSecond, Burst: specroutes.ThrottleBurst},
+		Logf:     opts.Logf})
 	if err != nil {
 		return st, err
 	}
 	addr, err := st.gateway.Start(ctx)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return st, &AddrInUseError{Part: PartHTTPAPI, Addr: opts.Addr}
+	}
 	if err != nil {
 		return st, err
 	}
 	st.URL = "http://" + addr
+	if opts.StateFile != "" {
+		if err := localstate.Write(opts.StateFile, st.State()); err != nil {
+			return st, err
+		}
+		st.stateFile = opts.StateFile
+	}
 	return st, nil
+}
+
+// State is what the stack writes to its state file for the tools.
+func (st *Stack) State() localstate.State {
+	s := localstate.State{PID: os.Getpid(), StartedAt: time.Now().UTC(), Region: Region,
+		HTTPAPI: st.URL, Jobs: st.JobsURL(), DataDir: st.dataDir, EventsFile: st.EventsFile(),
+		DynamoDB: localstate.DynamoDB{Endpoint: st.DB.Endpoint, Table: TableName,
+			Credentials: localstate.Credentials{AccessKeyID: dynamolocal.AccessKeyID, SecretAccessKey: dynamolocal.SecretAccessKey}},
+		SQS:   localstate.SQS{Endpoint: st.SQSEndpoint, Credentials: localstate.Credentials{AccessKeyID: OpsSQSAccessKey, SecretAccessKey: OpsSQSSecret}},
+		Admin: localstate.Credentials{AccessKeyID: AdminAccessKey, SecretAccessKey: AdminSecret},
+		JWT:   localstate.JWT{Issuer: Issuer, Audience: Audience, KeyFile: DevKeyPath(st.repoRoot)},
+	}
+	for _, p := range st.Partners {
+		s.Partners = append(s.Partners, localstate.Partner{ID: p.PartnerID, QueueURL: p.URL, DLQURL: p.DLQ,
+			Credentials: localstate.Credentials{AccessKeyID: p.AccessKeyID, SecretAccessKey: p.SecretAccessKey}})
+	}
+	return s
+}
+
+// nextAddr is the address of a part beside the HTTP API: the one asked
+// for, else the HTTP API's port plus offset (127.0.0.1:3001 and :3002
+// beside the default 3000), or a free one when the HTTP API takes a free
+// one.
+func nextAddr(apiAddr, asked string, offset int) (string, error) {
+	if asked != "" {
+		return asked, nil
+	}
+	host, port, err := net.SplitHostPort(apiAddr)
+	if err != nil {
+		return "", fmt.Errorf("localstack: HTTP API address %q: %w", apiAddr, err)
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65533 {
+		return "", fmt.Errorf("localstack: HTTP API address %q: want a port from 0 to 65533", apiAddr)
+	}
+	if host == "localhost" {
+		host = "127.0.0.1"
+	}
+	if n == 0 {
+		return net.JoinHostPort(host, "0"), nil
+	}
+	return net.JoinHostPort(host, strconv.Itoa(n+offset)), nil
+}
+
+// checkFree fails with an *AddrInUseError when addr cannot be listened on
+// because something else holds it; it runs before the slow parts of Start,
+// so a taken port is reported at once.
+func checkFree(part, addr string) error {
+	if _, port, err := net.SplitHostPort(addr); err == nil && port == "0" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return &AddrInUseError{Part: part, Addr: addr}
+	}
+	if err != nil {
+		return fmt.Errorf("localstack: %s address %s: %w", part, addr, err)
+	}
+	return ln.Close()
+}
+
+// checkNoOtherStack refuses a state file whose stack still runs and notes
+// one that is stale (Start replaces it).
+func checkNoOtherStack(path string, logf func(string, ...any)) error {
+	s, err := localstate.Read(path)
+	if errors.Is(err, localstate.ErrNoStack) {
+		return nil
+	}
+	if err != nil {
+		logf("replacing the unreadable state file: %v", err)
+		return nil
+	}
+	var stale *localstate.StaleError
+	if err := s.Check(path); errors.As(err, &stale) {
+		logf("replacing a stale state file: %s", stale.Reason)
+		return nil
+	}
+	return &RunningError{StateFile: path, PID: s.PID, URL: s.HTTPAPI}
+}
+
+// claimDataDir takes the data folder for this stack (a lock that goes away
+// with the process) and returns where the events go.
+func (st *Stack) claimDataDir() (eventsFile string, err error) {
+	if st.dataDir == "" {
+		if st.tempDir, err = os.MkdirTemp("", "loyalty-localstack-"); err != nil {
+			return "", fmt.Errorf("localstack: %w", err)
+		}
+		return filepath.Join(st.tempDir, "events.jsonl"), nil
+	}
+	if st.dataDir, err = filepath.Abs(st.dataDir); err != nil {
+		return "", fmt.Errorf("localstack: %w", err)
+	}
+	if err := os.MkdirAll(st.dataDir, 0o755); err != nil {
+		return "", fmt.Errorf("localstack: data folder: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(st.dataDir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return "", fmt.Errorf("localstack: data folder: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return "", fmt.Errorf("localstack: another local stack uses the data folder %s: stop it first, or give this one another folder", st.dataDir)
+	}
+	st.unlock = func() { f.Close() }
+	return filepath.Join(st.dataDir, "events.jsonl"), nil
+}
+
+func storageName(dataDir string) string {
+	if dataDir == "" {
+		return "in memory"
+	}
+	return "data in " + dataDir
+}
+
+// startFunctions starts the functions at once: each waits for its init.
+func (st *Stack) startFunctions(ctx context.Context, configs []runtimeapi.FunctionConfig) error {
+	var (
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+		errs []error
+	)
+	for _, cfg := range configs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f, err := runtimeapi.Start(ctx, cfg)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, fmt.Errorf("localstack: start %s: %w", cfg.Name, err))
+				return
+			}
+			st.funcs[cfg.Name] = f
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // Token issues a development ID token for member, valid for ttl.
@@ -198,9 +493,14 @@ func (st *Stack) Token(member string, ttl time.Duration) (string, error) {
 	return localgateway.IssueDevToken(st.Key, Issuer, Audience, member, ttl, time.Now(), nil)
 }
 
-// Stop tears the stack down: gateway, functions, DynamoDB Local.
+// Stop tears the stack down: gateway, functions, DynamoDB Local; it
+// removes the state file and releases the data folder.
 func (st *Stack) Stop(ctx context.Context) error {
-	errs := []error{st.stopJobs(ctx)}
+	var errs []error
+	if st.stateFile != "" {
+		errs = append(errs, localstate.Remove(st.stateFile, os.Getpid()))
+	}
+	errs = append(errs, st.stopJobs(ctx))
 	if st.gateway != nil {
 		errs = append(errs, st.gateway.Stop(ctx))
 	}
@@ -213,6 +513,12 @@ func (st *Stack) Stop(ctx context.Context) error {
 	if st.DB != nil {
 		errs = append(errs, st.DB.Stop())
 	}
+	if st.unlock != nil {
+		st.unlock()
+	}
+	if st.tempDir != "" {
+		errs = append(errs, os.RemoveAll(st.tempDir))
+	}
 	return errors.Join(errs...)
 }
 
@@ -224,29 +530,60 @@ func CreateTable(ctx context.Context, client *dynamodb.Client, name string) erro
 	return nil
 }
 
-// BuildFunction builds functions/<name> for this machine as
-// <binDir>/<name>/bootstrap, with program.json beside it, and returns the
-// binary's path. The flags are the Makefile's, but for the host architecture.
-func BuildFunction(ctx context.Context, root, binDir, name string) (string, error) {
-	dir := filepath.Join(binDir, name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
+// EnsureTable creates the table unless it exists, and says whether it
+// created it. A kept table must have the schema's indexes: one made by an
+// older schema is refused with what differs (make reset starts clean).
+func EnsureTable(ctx context.Context, client *dynamodb.Client, name string) (created bool, err error) {
+	_, err = client.CreateTable(ctx, dynamo.Schema.CreateTableInput(name))
+	var inUse *types.ResourceInUseException
+	if !errors.As(err, &inUse) {
+		if err != nil {
+			return false, fmt.Errorf("localstack: create table %s: %w", name, err)
+		}
+		return true, nil
 	}
-	bin := filepath.Join(dir, "bootstrap")
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-tags", "lambda.norpc", "-ldflags=-s -w", "-o", bin, "./functions/"+name)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("localstack: build %s: %v\n%s", name, err, out)
-	}
-	program, err := os.ReadFile(filepath.Join(root, "program.json"))
+	out, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
 	if err != nil {
-		return "", err
+		return false, fmt.Errorf("localstack: describe the kept table %s: %w", name, err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "program.json"), program, 0o644); err != nil {
-		return "", err
+	var have, want []string
+	for _, g := range out.Table.GlobalSecondaryIndexes {
+		have = append(have, aws.ToString(g.IndexName))
 	}
-	return bin, nil
+	for _, g := range dynamo.Schema.CreateTableInput(name).GlobalSecondaryIndexes {
+		want = append(want, aws.ToString(g.IndexName))
+	}
+	slices.Sort(have)
+	slices.Sort(want)
+	if !slices.Equal(have, want) {
+		return false, fmt.Errorf("localstack: the kept table %s has the indexes %v, the schema wants %v: it was made by another version; make reset starts clean", name, have, want)
+	}
+	return false, nil
+}
+
+// BuildFunctions builds functions/<name> of every name for this machine
+// into binDir/<name> in one go install: the shared packages compile once,
+// the binaries link in parallel, and a binary whose build ID (a hash of its
+// sources, dependencies and flags) is current is not built again, so a warm
+// start rebuilds nothing. The flags are the Makefile's, for the host
+// architecture. It returns each name's binary.
+func BuildFunctions(ctx context.Context, root, binDir string, names []string) (map[string]string, error) {
+	if err := os.MkdirAll(binDir, 0o755); err != nil {
+		return nil, err
+	}
+	args := []string{"install", "-trimpath", "-tags", "lambda.norpc", "-ldflags=-s -w"}
+	bins := map[string]string{}
+	for _, name := range names {
+		args = append(args, "./functions/"+name)
+		bins[name] = filepath.Join(binDir, name)
+	}
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOBIN="+binDir, "GOOS="+runtime.GOOS, "GOARCH="+runtime.GOARCH)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("localstack: build the functions: %v\n%s", err, out)
+	}
+	return bins, nil
 }
 
 // SQSClient is a client of the embedded SQS with the ops principal's

@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/loyalty-functions/loyalty/shared/cliflags"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
 )
 
@@ -44,7 +45,7 @@ func Command(ctx context.Context, t *Tool, args []string, out io.Writer) error {
 		partnerID := fs.String("partner", "", "partner id")
 		since := fs.String("since", "", "first seen at or after (RFC 3339)")
 		asJSON := fs.Bool("json", false, "one JSON object per line, with the body")
-		if err := parse(fs, args[1:]); err != nil {
+		if _, err := parse(fs, args[1:], 0); err != nil {
 			return err
 		}
 		f := loyalty.RejectionFilter{State: loyalty.RejectionState(*state), Reason: loyalty.RejectReason(*reason), PartnerID: *partnerID}
@@ -72,10 +73,10 @@ func Command(ctx context.Context, t *Tool, args []string, out io.Writer) error {
 		return w.Flush()
 	case "replay":
 		bodyFile := fs.String("body-file", "", "send this file's content instead of the stored body (one message id only)")
-		if err := parse(fs, args[1:]); err != nil {
+		ids, err := parse(fs, args[1:], -1)
+		if err != nil {
 			return err
 		}
-		ids := fs.Args()
 		if len(ids) == 0 || (*bodyFile != "" && len(ids) != 1) {
 			return fmt.Errorf("%w: replay needs message ids (exactly one with -body-file)", ErrUsage)
 		}
@@ -101,7 +102,7 @@ func Command(ctx context.Context, t *Tool, args []string, out io.Writer) error {
 	case "dlq":
 		max := fs.Int("max", 100, "list at most this many")
 		asJSON := fs.Bool("json", false, "one JSON object per line, with the body")
-		if err := parse(fs, args[1:]); err != nil {
+		if _, err := parse(fs, args[1:], 0); err != nil {
 			return err
 		}
 		msgs, err := t.DLQ(ctx, *max)
@@ -120,13 +121,14 @@ func Command(ctx context.Context, t *Tool, args []string, out io.Writer) error {
 		return w.Flush()
 	case "redrive":
 		all := fs.Bool("all", false, "every message of the DLQ")
-		if err := parse(fs, args[1:]); err != nil {
+		ids, err := parse(fs, args[1:], -1)
+		if err != nil {
 			return err
 		}
-		if *all == (len(fs.Args()) > 0) {
+		if *all == (len(ids) > 0) {
 			return fmt.Errorf("%w: redrive needs -all or message ids, not both", ErrUsage)
 		}
-		done, err := t.RedriveDLQ(ctx, fs.Args())
+		done, err := t.RedriveDLQ(ctx, ids)
 		for _, d := range done {
 			fmt.Fprintf(out, "%s: redriven as %s\n", d.MessageID, d.NewID)
 		}
@@ -136,11 +138,17 @@ func Command(ctx context.Context, t *Tool, args []string, out io.Writer) error {
 	return fmt.Errorf("%w: unknown command %q\n%s", ErrUsage, args[0], Usage)
 }
 
-func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrUsage, fs.Name(), err)
+// parse takes the command's flags wherever they stand among its
+// arguments and returns the arguments; max is how many it takes (-1: any).
+func parse(fs *flag.FlagSet, args []string, max int) ([]string, error) {
+	rest, err := cliflags.Parse(fs, args)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrUsage, fs.Name(), err)
 	}
-	return nil
+	if max >= 0 && len(rest) > max {
+		return nil, fmt.Errorf("%w: %s takes no arguments, got %q", ErrUsage, fs.Name(), rest)
+	}
+	return rest, nil
 }
 
 func writeJSONLines[T any](out io.Writer, list []T) error {

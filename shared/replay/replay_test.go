@@ -248,10 +248,16 @@ func TestCommandLine(t *testing.T) {
 	if _, err := run("replay", "cmd-2"); err == nil {
 		t.Errorf("replay of a replayed message: got nil, want an error")
 	}
-	for _, args := range [][]string{nil, {"nope"}, {"replay"}, {"replay", "-body-file", fixed, "a", "b"}, {"redrive"}, {"redrive", "-all", "x"}, {"rejections", "-since", "yesterday"}} {
+	for _, args := range [][]string{nil, {"nope"}, {"replay"}, {"replay", "-body-file", fixed, "a", "b"}, {"redrive"}, {"redrive", "-all", "x"}, {"redrive", "x", "-all"},
+		{"rejections", "-since", "yesterday"}, {"rejections", "stray"}, {"dlq", "stray"}, {"replay", "cmd-1", "-nope"}} {
 		if _, err := run(args...); !errors.Is(err, replay.ErrUsage) {
 			t.Errorf("Command(%q): got %v, want a usage error", args, err)
 		}
+	}
+	// A flag after the message ids counts like one before them.
+	out, err = run("replay", "cmd-1", "-body-file", fixed)
+	if err != nil || !strings.Contains(out, "cmd-1: replayed as ") {
+		t.Errorf("replay ID -body-file F: got %q, %v; want cmd-1 replayed with the fixed body", out, err)
 	}
 	f = newFixture(t) // a queue without the replayed messages
 	f.toDLQ(t, "d1")

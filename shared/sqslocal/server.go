@@ -69,6 +69,13 @@ type Option func(*options)
 type options struct {
 	logf      func(format string, args ...any)
 	authorize Authorizer
+	addr      string
+}
+
+// WithAddr listens on addr, an address of 127.0.0.1 ("127.0.0.1:3002"),
+// instead of a free port: queue URLs then stay the same from run to run.
+func WithAddr(addr string) Option {
+	return func(o *options) { o.addr = addr }
 }
 
 // Authorizer decides whether a request may run: it checks who signed it
@@ -90,7 +97,8 @@ func WithGoawsLog(logf func(format string, args ...any)) Option {
 	return func(o *options) { o.logf = logf }
 }
 
-// Start serves a fresh, empty goaws on a free port of 127.0.0.1. Only one
+// Start serves a fresh, empty goaws on a free port of 127.0.0.1 (or the
+// address of WithAddr). Only one
 // Server may run per process at a time (see ErrAlreadyRunning); tests that need
 // isolation share one Server and create their own queues with NewQueueName.
 func Start(ctx context.Context, opts ...Option) (*Server, error) {
@@ -108,9 +116,16 @@ func Start(ctx context.Context, opts ...Option) (*Server, error) {
 		return nil, ErrAlreadyRunning
 	}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr := "127.0.0.1:0"
+	if o.addr != "" {
+		if host, _, err := net.SplitHostPort(o.addr); err != nil || host != "127.0.0.1" {
+			return nil, fmt.Errorf("start local sqs: listen on 127.0.0.1 only, not %q", o.addr)
+		}
+		addr = o.addr
+	}
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("start local sqs: listen on 127.0.0.1: %w", err)
+		return nil, fmt.Errorf("start local sqs: listen on %s: %w", addr, err)
 	}
 	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 

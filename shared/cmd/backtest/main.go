@@ -26,6 +26,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/loyalty-functions/loyalty/events/partner"
+	"github.com/loyalty-functions/loyalty/shared/cliflags"
 	"github.com/loyalty-functions/loyalty/shared/config"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
 )
@@ -60,10 +61,14 @@ func run(args []string, stdout io.Writer) error {
 	purchases := fs.String("purchases", "", "past purchase.completed events, one JSON object a line (required)")
 	value := fs.String("point-value", "0.01", "what one point is worth, in major units of the program's currency")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	if err := fs.Parse(args); err != nil {
+	rest, err := cliflags.Parse(fs, args)
+	if err != nil {
 		return err
 	}
-	if *candidate == "" || *purchases == "" || fs.NArg() > 0 {
+	if len(rest) > 0 {
+		return fmt.Errorf("usage: backtest takes flags only, got the argument %q (files go after -candidate and -purchases)", rest[0])
+	}
+	if *candidate == "" || *purchases == "" {
 		return errors.New("usage: backtest -candidate FILE -purchases FILE [-current program.json] [-point-value 0.01] [-json]")
 	}
 	cur, err := config.ReadProgram(*current)

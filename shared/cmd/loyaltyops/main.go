@@ -1,13 +1,16 @@
-// Command loyaltyops is the ops tool for a deployed engine (and, with
-// -endpoint, DynamoDB Local). It links the domain and the DynamoDB store
-// only, never the local stack:
+// Command loyaltyops is the ops tool for a deployed engine and for the
+// running local stack. It links the domain and the DynamoDB store only,
+// never the local stack:
 //
-//	loyaltyops validate [FILE]                       check a program file (default program.json); exit 1 with file, field and reason
-//	loyaltyops audit -table NAME [-endpoint URL]     check every member: balance = ledger = lots (it Scans: ops only, never a request path)
+//	loyaltyops validate [FILE]        check a program file (default program.json); exit 1 with file, field and reason
+//	loyaltyops audit [-table NAME]    check every member: balance = ledger = lots (it Scans: ops only, never a request path)
 //
-// Against AWS it uses the standard credential chain (profiles, SSO, roles)
-// and says which account and region it talks to. Partner rejections and the
-// DLQs are the replay command's (shared/cmd/replay).
+// Without -table, audit checks the running local stack, found through its
+// state file (.cache/localstack.json, package localstate): no endpoint, key
+// or region to give. With -table it talks to AWS with the standard
+// credential chain (profiles, SSO, roles) and first says which account,
+// identity and region that is. Flags may stand anywhere. Partner rejections
+// and the DLQs are the replay command's (shared/cmd/replay).
 package main
 
 import (
@@ -18,9 +21,11 @@ import (
 	"fmt"
 	"os"
 
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
+	"github.com/loyalty-functions/loyalty/shared/cliflags"
+	"github.com/loyalty-functions/loyalty/shared/cmd/internal/opsaws"
 	"github.com/loyalty-functions/loyalty/shared/config"
 	"github.com/loyalty-functions/loyalty/shared/dynamo"
 )
@@ -45,7 +50,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: loyaltyops validate [FILE] | audit -table NAME [-endpoint URL] [-segments 4]")
+	fmt.Fprintln(os.Stderr, "usage: loyaltyops validate [FILE] | audit [-table NAME [-endpoint URL]] [-segments 4]")
 	os.Exit(2)
 }
 
@@ -67,39 +72,50 @@ func validate(args []string) error {
 	return nil
 }
 
-// localRegion is the region DynamoDB Local is addressed in.
-const localRegion = "us-east-1"
+// awsTarget is what names an AWS target for audit; without it, audit
+// checks the running local stack.
+const awsTarget = "-table NAME (the stack output TableName)"
 
 func audit(args []string) error {
 	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
-	table := fs.String("table", "", "the loyalty table (stack output TableName)")
-	endpoint := fs.String("endpoint", "", "DynamoDB endpoint, e.g. DynamoDB Local's; empty for AWS")
+	table := fs.String("table", "", "the loyalty table on AWS (stack output TableName); empty: the running local stack's")
+	endpoint := fs.String("endpoint", "", "a DynamoDB endpoint other than AWS's (another DynamoDB Local); needs -table")
 	segments := fs.Int("segments", 4, "parallel scan segments")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("audit: unexpected arguments %v (flags go before nothing else)", fs.Args())
-	}
-	if *table == "" {
-		return errors.New("audit: -table is required")
-	}
-	env := config.Env{TableName: *table, DynamoEndpoint: *endpoint}
-	ctx := context.Background()
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	rest, err := cliflags.Parse(fs, args)
 	if err != nil {
 		return err
 	}
-	if *endpoint != "" {
-		// DynamoDB Local takes any key; its tables live under the key it
-		// was started with ("local" in the local stack).
-		cfg.Region = localRegion
-		cfg.Credentials = credentials.NewStaticCredentialsProvider("local", "local", "")
-		fmt.Fprintf(os.Stderr, "loyaltyops: auditing table %s at %s\n", *table, *endpoint)
-	} else {
-		fmt.Fprintf(os.Stderr, "loyaltyops: auditing table %s in region %s with the default AWS credentials\n", *table, cfg.Region)
+	if len(rest) > 0 {
+		return fmt.Errorf("audit takes flags only, got the argument %q (the table is -table NAME)", rest[0])
 	}
-	rep, err := dynamo.New(env.DynamoDB(cfg), *table).Audit(ctx, *segments)
+	if *endpoint != "" && *table == "" {
+		return errors.New("audit: -endpoint needs -table")
+	}
+	ctx := context.Background()
+	env := config.Env{TableName: *table, DynamoEndpoint: *endpoint}
+	var cfg aws.Config
+	switch {
+	case *table == "":
+		s, err := opsaws.FindLocal(awsTarget)
+		if err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+		cfg, env.TableName, env.DynamoEndpoint = opsaws.Local(s), s.DynamoDB.Table, s.DynamoDB.Endpoint
+		fmt.Fprintf(os.Stderr, "loyaltyops: auditing table %s of the local stack (DynamoDB Local at %s)\n", env.TableName, env.DynamoEndpoint)
+	case *endpoint != "":
+		// Another DynamoDB Local: its tables live under the key it was
+		// started with ("local" in the local stack) unless it shares one
+		// database.
+		cfg = aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")}
+		fmt.Fprintf(os.Stderr, "loyaltyops: auditing table %s at %s\n", *table, *endpoint)
+	default:
+		var who string
+		if cfg, who, err = opsaws.AWS(ctx); err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+		fmt.Fprintf(os.Stderr, "loyaltyops: auditing table %s on AWS: %s\n", *table, who)
+	}
+	rep, err := dynamo.New(env.DynamoDB(cfg), env.TableName).Audit(ctx, *segments)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,15 @@
 // It imports only the standard library.
 package routes
 
+// The stage's throttling, per account and stage, before any function runs:
+// enough for a brand's app at peak, low enough to cap a runaway client's
+// cost. Past it API Gateway answers 429 {"message":"Too Many Requests"};
+// the CDK stack sets it and the local gateway applies the same.
+const (
+	ThrottleRatePerSecond = 100 // requests per second, steady state
+	ThrottleBurst         = 200 // requests in a burst
+)
+
 // Auth is how API Gateway authorizes a route.
 type Auth string
 
