@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
+	"github.com/loyalty-functions/loyalty/shared/spec/table"
 )
 
 // Key formats of the table. Every item of a member lives in the member's
@@ -40,7 +41,7 @@ const (
 )
 
 // DueShards is how many partitions one day of the due index spreads over.
-const DueShards = 16
+const DueShards = table.Shards
 
 func memberPK(id loyalty.MemberID) string { return prefixMember + string(id) }
 func entrySK(key string) string           { return prefixEntry + key }
@@ -53,11 +54,7 @@ func memberFromPK(pk string) (loyalty.MemberID, bool) {
 }
 
 // DueShard is the shard of the due index a member's account goes to.
-func DueShard(id loyalty.MemberID) int {
-	h := fnv.New32a()
-	h.Write([]byte(id))
-	return int(h.Sum32() % DueShards)
-}
+func DueShard(id loyalty.MemberID) int { return table.Shard(string(id)) }
 
 // ReviewKey is the review-index partition of one day and shard.
 func ReviewKey(day loyalty.Date, shard int) string {

@@ -7,6 +7,8 @@
 // It imports only the standard library.
 package table
 
+import "hash/fnv"
+
 // Attribute and index names.
 const (
 	AttrPK     = "pk"  // partition key, string
@@ -75,4 +77,17 @@ var Definition = Schema{
 		{Name: IndexActivity, PartitionKey: AttrActivity, SortKey: AttrPK, KeysOnly: true},
 	},
 	TTLAttribute: AttrTTL,
+}
+
+// Shards is how many partitions one day of the sparse indexes (due, review,
+// activity) spreads over.
+const Shards = 16
+
+// Shard is the index shard of a member: FNV-1a of the member id modulo
+// Shards. Every store shards alike, so the jobs' shard ranges mean the same
+// on all of them.
+func Shard(memberID string) int {
+	h := fnv.New32a()
+	h.Write([]byte(memberID))
+	return int(h.Sum32() % Shards)
 }

@@ -4,26 +4,22 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"hash/fnv"
 	"sort"
 	"time"
 
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
+	"github.com/loyalty-functions/loyalty/shared/spec/table"
 )
 
 // DueShards is how many shards a day of the sparse indexes spreads over:
 // the DynamoDB store's dynamo.DueShards, so that jobs.Config.Shards and the
 // schedules' shard ranges mean the same on both stores.
-const DueShards = 16
+const DueShards = table.Shards
 
 // DueShard is the shard of the indexes a member goes to: the DynamoDB
 // store's dynamo.DueShard (FNV-1a of the member id), so that the same
 // member is found in the same shard on both stores.
-func DueShard(id loyalty.MemberID) int {
-	h := fnv.New32a()
-	h.Write([]byte(id))
-	return int(h.Sum32() % DueShards)
-}
+func DueShard(id loyalty.MemberID) int { return table.Shard(string(id)) }
 
 // indexItem is one entry of a sparse index, ordered as DynamoDB orders a
 // partition of a global index: by the item's table key.

@@ -3,24 +3,20 @@ package storecontract
 import (
 	"context"
 	"fmt"
-	"hash/fnv"
 	"sort"
 	"testing"
 	"time"
 
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
+	"github.com/loyalty-functions/loyalty/shared/spec/table"
 )
 
 // dueShards and dueShard are how the sparse indexes shard a day: 16 shards
 // by FNV-1a of the member id (dynamo.DueShards, dynamo.DueShard). Every
 // store shards alike, so that the jobs' shard ranges mean the same on all.
-const dueShards = 16
+const dueShards = table.Shards
 
-func dueShard(id loyalty.MemberID) int {
-	h := fnv.New32a()
-	h.Write([]byte(id))
-	return int(h.Sum32() % dueShards)
-}
+func dueShard(id loyalty.MemberID) int { return table.Shard(string(id)) }
 
 // pageFunc is one of the index reads.
 type pageFunc func(ctx context.Context, day loyalty.Date, shard int, cursor string, limit int) ([]loyalty.IndexHit, string, error)
