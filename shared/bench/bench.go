@@ -70,7 +70,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}
 	}
-	root, err := moduleRoot()
+	root, err := dynamolocal.ModuleRoot()
 	if err != nil {
 		return nil, err
 	}

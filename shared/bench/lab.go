@@ -7,9 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -34,19 +32,6 @@ type lab struct {
 	ddb      *dynamodb.Client // one SDK client for every table, sized for 32+ callers
 	logf     func(format string, args ...any)
 	tables   atomic.Int64
-}
-
-// moduleRoot is the folder of the go.mod of the module being measured.
-func moduleRoot() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	mod := strings.TrimSpace(string(out))
-	if mod == "" || mod == os.DevNull {
-		return "", fmt.Errorf("not inside a Go module")
-	}
-	return filepath.Dir(mod), nil
 }
 
 // newDynamoClient builds an SDK client on DynamoDB Local. The credentials

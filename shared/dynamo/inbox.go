@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
+	"github.com/loyalty-functions/loyalty/shared/pages"
 )
 
 // notificationRecord is the stored shape of loyalty.Notification. It lives
@@ -136,7 +137,7 @@ func (s *Store) Notifications(ctx context.Context, member loyalty.MemberID, afte
 	if limit < 1 {
 		return nil, "", loyalty.Invalid("limit", "must be at least 1, got %d", limit)
 	}
-	from, err := parseCursor(after)
+	from, err := pages.ParseCursor(after)
 	if err != nil {
 		return nil, "", err
 	}
@@ -150,7 +151,7 @@ func (s *Store) Notifications(ctx context.Context, member loyalty.MemberID, afte
 			live = append(live, n)
 		}
 	}
-	page, next := newestFirst(live, func(n loyalty.Notification) time.Time { return n.CreatedAt },
+	page, next := pages.NewestFirst(live, func(n loyalty.Notification) time.Time { return n.CreatedAt },
 		func(n loyalty.Notification) string { return n.ID }, from, limit)
 	return page, next, nil
 }

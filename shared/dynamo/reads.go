@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
+	"github.com/loyalty-functions/loyalty/shared/pages"
 )
 
 func (s *Store) get(ctx context.Context, pk, sk string, consistent bool) (map[string]types.AttributeValue, error) {
@@ -187,7 +188,7 @@ func (s *Store) Activity(ctx context.Context, id loyalty.MemberID, after string,
 	if limit < 1 {
 		return nil, "", loyalty.Invalid("limit", "must be at least 1, got %d", limit)
 	}
-	from, err := parseCursor(after)
+	from, err := pages.ParseCursor(after)
 	if err != nil {
 		return nil, "", err
 	}
@@ -195,7 +196,7 @@ func (s *Store) Activity(ctx context.Context, id loyalty.MemberID, after string,
 	if err != nil {
 		return nil, "", err
 	}
-	page, next := newestFirst(all, func(e loyalty.Entry) time.Time { return e.At }, func(e loyalty.Entry) string { return e.Key }, from, limit)
+	page, next := pages.NewestFirst(all, func(e loyalty.Entry) time.Time { return e.At }, func(e loyalty.Entry) string { return e.Key }, from, limit)
 	return page, next, nil
 }
 

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/loyalty-functions/loyalty/shared/localstate"
 )
 
 // The pinned emulator. Bumping the version means bumping the hash: the hash is
@@ -127,24 +129,9 @@ func resolveCacheDir(fromOptions string) (string, error) {
 	return filepath.Join(root, ".cache"), nil
 }
 
-// ModuleRoot walks up from the working directory to the folder holding
-// go.mod: where the git-ignored .cache lives, and what the local stack builds.
-func ModuleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		up := filepath.Dir(dir)
-		if up == dir {
-			return "", errors.New("no go.mod in the working directory or above")
-		}
-		dir = up
-	}
-}
+// ModuleRoot is the folder holding go.mod (localstate.ModuleRoot): where the
+// git-ignored .cache lives, and what the local stack builds.
+func ModuleRoot() (string, error) { return localstate.ModuleRoot() }
 
 func isVerified(dir string) bool {
 	_, err := os.Stat(filepath.Join(dir, markerName))

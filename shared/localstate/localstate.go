@@ -205,7 +205,7 @@ func (s State) Check(path string) error {
 // and checks that its stack runs. It returns the state and the file's path;
 // the error is ErrNoStack (wrapped) or a *StaleError when no stack runs.
 func Find() (State, string, error) {
-	root, err := moduleRoot()
+	root, err := ModuleRoot()
 	if err != nil {
 		return State{}, "", fmt.Errorf("%w: %v (run the tools from the repository)", ErrNoStack, err)
 	}
@@ -220,8 +220,10 @@ func Find() (State, string, error) {
 	return s, path, nil
 }
 
-// moduleRoot is the folder holding go.mod, from the working directory up.
-func moduleRoot() (string, error) {
+// ModuleRoot walks up from the working directory to the folder holding
+// go.mod: where the git-ignored .cache lives. The local stand-ins and the
+// tools all find it here.
+func ModuleRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err

@@ -3,7 +3,6 @@ package loyalty
 import (
 	"fmt"
 	"math/big"
-	"sort"
 	"strings"
 	"time"
 )
@@ -201,14 +200,4 @@ func partnerOfKey(key string) string {
 	}
 	partner, _, _ := strings.Cut(rest, ":")
 	return partner
-}
-
-// LimitCounters lists an account's cap counters, sorted, for views.
-func (a Account) LimitCounters() []string {
-	out := make([]string, 0, len(a.Earned))
-	for k, v := range a.Earned {
-		out = append(out, fmt.Sprintf("%s=%d", k, v))
-	}
-	sort.Strings(out)
-	return out
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
+	"github.com/loyalty-functions/loyalty/shared/pages"
 )
 
 // Notifications stay stored past their expiry (DynamoDB deletes them with a
@@ -80,7 +81,7 @@ func (s *Store) Notifications(ctx context.Context, member loyalty.MemberID, afte
 	if err := live(ctx); err != nil {
 		return nil, "", err
 	}
-	from, err := parseCursor(after)
+	from, err := pages.ParseCursor(after)
 	if err != nil {
 		return nil, "", err
 	}
@@ -97,7 +98,7 @@ func (s *Store) Notifications(ctx context.Context, member loyalty.MemberID, afte
 		}
 	}
 	s.mu.Unlock()
-	page, next := newestFirst(kept, func(n loyalty.Notification) time.Time { return n.CreatedAt },
+	page, next := pages.NewestFirst(kept, func(n loyalty.Notification) time.Time { return n.CreatedAt },
 		func(n loyalty.Notification) string { return n.ID }, from, limit)
 	return page, next, nil
 }

@@ -2,12 +2,11 @@ package memstore
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"sort"
 	"time"
 
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
+	"github.com/loyalty-functions/loyalty/shared/pages"
 )
 
 // Account implements loyalty.Store. Errors: CodeNotFound.
@@ -150,7 +149,7 @@ func (s *Store) Activity(ctx context.Context, id loyalty.MemberID, after string,
 	if err := live(ctx); err != nil {
 		return nil, "", err
 	}
-	from, err := parseCursor(after)
+	from, err := pages.ParseCursor(after)
 	if err != nil {
 		return nil, "", err
 	}
@@ -160,7 +159,7 @@ func (s *Store) Activity(ctx context.Context, id loyalty.MemberID, after string,
 	s.mu.Lock()
 	all := s.ledger(id)
 	s.mu.Unlock()
-	page, next := newestFirst(all, func(e loyalty.Entry) time.Time { return e.At }, func(e loyalty.Entry) string { return e.Key }, from, limit)
+	page, next := pages.NewestFirst(all, func(e loyalty.Entry) time.Time { return e.At }, func(e loyalty.Entry) string { return e.Key }, from, limit)
 	return page, next, nil
 }
 
@@ -277,53 +276,7 @@ func (s *Store) Seed(ctx context.Context, accounts []loyalty.Account, entries []
 	return nil
 }
 
-// pageCursor is the opaque position in a newest-first list: the time and
-// key of the last item a page handed out.
-type pageCursor struct {
-	At  time.Time `json:"t"`
-	Key string    `json:"k"`
-}
-
 var (
-	errBadCursor = loyalty.Invalid("cursor", "the cursor is not valid")
+	errBadCursor = pages.ErrBadCursor
 	errBadLimit  = loyalty.Invalid("limit", "limit must be at least 1")
 )
-
-// parseCursor decodes a cursor; "" is the first page (nil).
-func parseCursor(s string) (*pageCursor, error) {
-	if s == "" {
-		return nil, nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	var c pageCursor
-	if err != nil || json.Unmarshal(b, &c) != nil || c.Key == "" {
-		return nil, errBadCursor
-	}
-	return &c, nil
-}
-
-// newestFirst sorts items newest first (time, then key, both descending) and
-// returns the page of at most limit items after from, with the cursor of the
-// next page ("" on the last page); limit is at least 1.
-func newestFirst[T any](items []T, at func(T) time.Time, key func(T) string, from *pageCursor, limit int) ([]T, string) {
-	newer := func(t1 time.Time, k1 string, t2 time.Time, k2 string) bool {
-		if !t1.Equal(t2) {
-			return t1.After(t2)
-		}
-		return k1 > k2
-	}
-	sort.Slice(items, func(i, j int) bool { return newer(at(items[i]), key(items[i]), at(items[j]), key(items[j])) })
-	var page []T
-	for _, it := range items {
-		if from != nil && !newer(from.At, from.Key, at(it), key(it)) {
-			continue
-		}
-		if len(page) == limit {
-			last := page[len(page)-1]
-			b, _ := json.Marshal(pageCursor{At: at(last), Key: key(last)})
-			return page, base64.RawURLEncoding.EncodeToString(b)
-		}
-		page = append(page, it)
-	}
-	return page, ""
-}
