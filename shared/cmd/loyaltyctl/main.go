@@ -44,7 +44,8 @@ const usageText = `usage:
   loyaltyctl reset
   loyaltyctl job NAME [-date YYYY-MM-DD] [-shards 0-7]
   loyaltyctl token [-member ID | ID] [-ttl 1h]
-  loyaltyctl admin METHOD PATH [BODY] [-idempotency-key KEY]`
+  loyaltyctl admin METHOD PATH [BODY] [-idempotency-key KEY]
+  loyaltyctl send -partner ID FILE...`
 
 // errExit is returned after a command printed a failed answer: exit 1
 // with nothing more to say.
@@ -68,6 +69,8 @@ func main() {
 		err = admin(args, os.Stdout)
 	case "job":
 		err = job(args, os.Stdout)
+	case "send":
+		err = send(args, os.Stdout)
 	case "-h", "-help", "--help", "help":
 		fmt.Println(usageText)
 		return
