@@ -242,7 +242,9 @@ Scheduled jobs (%[9]s); what they publish is appended to %[10]s:
   go run ./shared/cmd/loyaltyctl job expire-points             (today; -date YYYY-MM-DD for an earlier day)
   curl -s %[1]s/v1/me/notifications -H "Authorization: Bearer $TOKEN"
 
-A partner drops a purchase for %[4]s on its queue (AWS CLI from Debian's awscli package, the partner's own key):
+A partner drops a purchase for %[4]s on its queue, signed with the partner's own key:
+  go run ./shared/cmd/loyaltyctl send -partner demo-coffee-berlin events/partner/samples/purchase.completed/demo-member-coffee.json
+  or with the AWS CLI (Debian's awscli package):
   AWS_ACCESS_KEY_ID=%[12]s AWS_SECRET_ACCESS_KEY=%[13]s /usr/bin/aws sqs send-message --region %[18]s \
     --endpoint-url %[8]s --queue-url %[6]s --message-body file://events/partner/samples/purchase.completed/demo-member-coffee.json
   (what fails for good is recorded as a rejection: go run ./shared/cmd/replay rejections; what fails 5 deliveries waits in %[7]s)
