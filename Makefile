@@ -23,7 +23,7 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 .PHONY: deps
-deps: ## install the pinned npm tools (CDK CLI) and download Go modules
+deps: ## install the pinned npm tools (CDK CLI, API client generator) and download Go modules
 	npm ci --no-audit --no-fund
 	go mod download
 

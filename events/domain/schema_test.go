@@ -21,7 +21,8 @@ func TestSamplesMatchTheirSchemas(t *testing.T) {
 		t.Fatal(err)
 	}
 	published := []string{loyalty.EventPointsExpired, loyalty.EventPointsExpiring, loyalty.EventRewardExpiring,
-		loyalty.EventRewardAffordable, loyalty.EventClassChanged, loyalty.EventWinBackOffered, loyalty.EventTierChanged}
+		loyalty.EventRewardAffordable, loyalty.EventClassChanged, loyalty.EventWinBackOffered, loyalty.EventTierChanged,
+		loyalty.EventRefereeBonus, loyalty.EventReferrerBonus, loyalty.EventReferralClawback, loyalty.EventFeedbackBonus}
 	if strings.Join(types, ",") != strings.Join(sorted(published), ",") {
 		t.Errorf("schemas: got %v, want one per published type %v", types, sorted(published))
 	}
@@ -62,6 +63,25 @@ func TestSchemasRefuse(t *testing.T) {
 	}
 	if err := domain.Validate("points.earned.v9", []byte(good)); err == nil {
 		t.Errorf("unknown type: got valid, want refused")
+	}
+}
+
+// The referrer's event says paid or capped, and names no referee.
+func TestReferrerBonusSchemaRefuses(t *testing.T) {
+	good := `{"eventId":"0123456789abcdef0123456789abcdef","memberId":"m1","programId":"p","occurredAt":"2026-04-01T00:00:00Z","notificationId":"referrer-0123456789abcdef01234567","state":"capped","points":0,"month":"2026-04","monthlyCap":5}`
+	if err := domain.Validate(loyalty.EventReferrerBonus, []byte(good)); err != nil {
+		t.Fatalf("good detail: %v", err)
+	}
+	for name, bad := range map[string]string{
+		"unknown state":   strings.Replace(good, `"capped"`, `"pending"`, 1),
+		"the referee":     strings.Replace(good, `"monthlyCap":5`, `"monthlyCap":5,"refereeId":"m2"`, 1),
+		"negative points": strings.Replace(good, `"points":0`, `"points":-1`, 1),
+		"bad month":       strings.Replace(good, `"2026-04"`, `"April"`, 1),
+		"no month":        strings.Replace(good, `"month":"2026-04",`, "", 1),
+	} {
+		if err := domain.Validate(loyalty.EventReferrerBonus, []byte(bad)); err == nil {
+			t.Errorf("%s: got valid, want refused", name)
+		}
 	}
 }
 

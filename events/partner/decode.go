@@ -13,13 +13,38 @@ import (
 // Event is a decoded partner message, mapped to the domain: exactly one of
 // Purchase and Refund. Decode is shared by the queue (shared/ingest) and the
 // admin API, so a purchase or refund means the same through either door.
+//
+// Member names the member as the message does: a member id (version 1's
+// memberRef, or version 2's member of kind memberId), a card number or a
+// rotating code (version 2). MemberID, and the Purchase's or Refund's
+// member, are set only when the message names a member id; the ingest
+// resolves the other kinds (loyalty.Service.ResolveMember) and sets them.
 type Event struct {
 	Type      string
 	PartnerID string
 	EventID   string
 	MemberID  loyalty.MemberID
+	Member    loyalty.MemberRef
 	Purchase  *loyalty.Purchase
 	Refund    *loyalty.Refund
+}
+
+// SetMember sets the member the message's reference resolved to, and the
+// rotating code a purchase spends.
+func (ev *Event) SetMember(id loyalty.MemberID, code string) {
+	ev.MemberID = id
+	holder := ""
+	if ev.Member.Kind == loyalty.RefCard {
+		if n, err := loyalty.ParseCardNumber("member", ev.Member.Value); err == nil {
+			holder = string(loyalty.AnonymousMember(n))
+		}
+	}
+	if ev.Purchase != nil {
+		ev.Purchase.MemberID, ev.Purchase.Code, ev.Purchase.Holder = id, code, holder
+	}
+	if ev.Refund != nil {
+		ev.Refund.MemberID, ev.Refund.Holder = id, holder
+	}
 }
 
 // DecodeError says a message can never be processed, and why.
@@ -118,7 +143,21 @@ func identity(doc any) Event {
 		}
 		return s
 	}
-	return Event{Type: short("type"), PartnerID: short("partnerId"), EventID: short("eventId"), MemberID: loyalty.MemberID(short("memberRef"))}
+	ev := Event{Type: short("type"), PartnerID: short("partnerId"), EventID: short("eventId"), MemberID: loyalty.MemberID(short("memberRef"))}
+	if ev.MemberID != "" {
+		ev.Member = loyalty.MemberRef{Kind: loyalty.RefMemberID, Value: string(ev.MemberID)}
+	}
+	if m, ok := obj["member"].(map[string]any); ok {
+		kind, ref := loyalty.RefKind(str(m, "kind")), str(m, "ref")
+		if len(ref) > 400 {
+			ref = ref[:400]
+		}
+		ev.Member = loyalty.MemberRef{Kind: kind, Value: ref}
+		if kind == loyalty.RefMemberID && len(ref) <= 128 {
+			ev.MemberID = loyalty.MemberID(ref)
+		}
+	}
+	return ev
 }
 
 // str is obj[k] if it is a string, else "".

@@ -39,6 +39,8 @@ type schemaKey struct {
 var published = []schemaKey{
 	{TypePurchaseCompleted, 1},
 	{TypePurchaseRefunded, 1},
+	{TypePurchaseCompleted, 2}, // the member by kind: card, code or member id (till.go in the domain)
+	{TypePurchaseRefunded, 2},
 }
 
 // SchemaFile is the embedded file of a type's version.

@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 )
@@ -236,4 +237,34 @@ func TestSQSWrappersRoundTrip(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The Go shape of version 2 writes what its schema accepts, as the bench
+// and the tests build messages with it.
+func TestPurchaseCompletedV2ShapeMatchesItsSchema(t *testing.T) {
+	b, err := json.Marshal(PurchaseCompletedV2{Type: TypePurchaseCompleted, Version: 2, PartnerID: "demo-coffee-berlin", EventID: "pos-1",
+		Member: Member{Kind: "card", Ref: "6280 4402 1337 0014"}, OccurredAt: mustTime(t, "2026-03-10T08:20:00+01:00"), Currency: "EUR", AmountMinor: 350})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := DecodeJSON(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Validate(doc); err != nil {
+		t.Errorf("got %v for %s, want it valid", err, b)
+	}
+	ev, err := Decode(b)
+	if err != nil || ev.Member.Kind != "card" || ev.Member.Value != "6280 4402 1337 0014" || ev.MemberID != "" || ev.Purchase == nil {
+		t.Errorf("decoded: got %+v, %v, want the card reference and no member id yet", ev, err)
+	}
+}
+
+func mustTime(tb testing.TB, s string) time.Time {
+	tb.Helper()
+	at, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return at
 }

@@ -45,3 +45,25 @@ type PurchaseRefunded struct {
 	AmountMinor     *int64       `json:"amountMinor,omitempty"`
 	Lines           []RefundLine `json:"lines,omitempty"`
 }
+
+// Member names the member of a version 2 event by kind: "card" (the card
+// number), "code" (a rotating code's QR payload or short form) or
+// "memberId" (only partners the program file allows).
+type Member struct {
+	Kind string `json:"kind"`
+	Ref  string `json:"ref"`
+}
+
+// PurchaseCompletedV2 is a purchase.completed event, version 2: version 1
+// with Member instead of MemberRef.
+type PurchaseCompletedV2 struct {
+	Type        string    `json:"type"`
+	Version     int64     `json:"version"`
+	PartnerID   string    `json:"partnerId"`
+	EventID     string    `json:"eventId"`
+	Member      Member    `json:"member"`
+	OccurredAt  time.Time `json:"occurredAt"`
+	Currency    string    `json:"currency"`
+	AmountMinor int64     `json:"amountMinor"`
+	Lines       []Line    `json:"lines,omitempty"`
+}

@@ -28,7 +28,8 @@ var (
 func main() {
 	f := config.Load("admin-api")
 	store := dynamo.New(f.Env.DynamoDB(f.AWS), f.Env.TableName)
-	svc := &loyalty.Service{Store: store, Referrals: store, Catalog: store, Erasures: store, ErasureLog: store, Program: f.Program, Clock: loyalty.SystemClock{}}
+	svc := &loyalty.Service{Store: store, Referrals: store, Catalog: store, Erasures: store, ErasureLog: store, Cards: store,
+		Inbox: store, Program: f.Program, Clock: loyalty.SystemClock{}}
 	metrics := &emf.Writer{W: os.Stdout, Stage: f.Env.Stage}
 	api := httpapi.NewAdminAPI(svc, store, f.Log).WithMetrics(metrics).WithPartnerDecoder(partner.DecodeParts)
 	lambda.Start(api.Handle)

@@ -38,8 +38,8 @@ const testProgram = `{
   "expiry": { "months": 12, "endOfMonth": true },
   "refund": "negative_balance",
   "partners": [
-    { "id": "demo-coffee-berlin", "name": "Coffee" },
-    { "id": "demo-webshop", "name": "Web shop" }
+    { "id": "demo-coffee-berlin", "name": "Coffee", "memberIds": true },
+    { "id": "demo-webshop", "name": "Web shop", "memberIds": true }
   ]
 }`
 
@@ -96,10 +96,14 @@ func TestBinaryThroughTheLocalQueue(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	secretFile := filepath.Join(t.TempDir(), "code-secret") // as the local stack makes one
+	if err := os.WriteFile(secretFile, []byte("e2e-code-secret-0123456789abcdef0123456789"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	stdout := &output{}
 	fn, err := runtimeapi.Start(ctx, runtimeapi.FunctionConfig{Name: "ingest", Binary: bin, Concurrency: 2, Timeout: 30 * time.Second,
 		Stdout: stdout, Stderr: stdout,
-		Env: map[string]string{"TABLE_NAME": table, "DYNAMODB_ENDPOINT": db.Endpoint, "PROGRAM_FILE": programFile, "STAGE": "e2e",
+		Env: map[string]string{"TABLE_NAME": table, "DYNAMODB_ENDPOINT": db.Endpoint, "PROGRAM_FILE": programFile, "STAGE": "e2e", "CODE_SECRET_FILE": secretFile,
 			"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_REGION": "us-east-1", "REFUND_WAIT_RECEIVES": "2"}})
 	if err != nil {
 		t.Fatalf("start the ingest binary: %v\n%s", err, stdout)

@@ -20,6 +20,7 @@ const (
 	KindAdminAPI                  // HTTP API routes under /admin, IAM (SigV4)
 	KindQueue                     // the partner SQS queue
 	KindJob                       // an EventBridge Scheduler schedule
+	KindDoor                      // the partner door: a function URL, IAM (SigV4) by the partners' senders (door.go)
 )
 
 func (k Kind) String() string {
@@ -32,6 +33,8 @@ func (k Kind) String() string {
 		return "queue"
 	case KindJob:
 		return "job"
+	case KindDoor:
+		return "door"
 	}
 	return fmt.Sprintf("Kind(%d)", int(k))
 }
@@ -125,7 +128,10 @@ const (
 )
 
 var (
-	memberAPIActions = []string{ddbGetItem, ddbBatchGetItem, ddbQuery, ddbPutItem, ddbUpdateItem, ddbConditionCheckItem}
+	// DeleteItem: claiming a printed card moves its anonymous account's
+	// entries to the member and deletes them there, in one transaction
+	// (shared/dynamo/claim.go).
+	memberAPIActions = []string{ddbGetItem, ddbBatchGetItem, ddbQuery, ddbPutItem, ddbUpdateItem, ddbDeleteItem, ddbConditionCheckItem}
 	// DeleteItem is for erasure requests (GDPR), which only ops may make.
 	adminAPIActions = []string{ddbGetItem, ddbBatchGetItem, ddbQuery, ddbPutItem, ddbUpdateItem, ddbDeleteItem, ddbConditionCheckItem}
 	// BatchGetItem: the store's Apply reads the idempotency entry and the
@@ -137,15 +143,23 @@ var (
 // Functions is every Lambda of the engine. Add a function here (and its
 // folder under functions/) to deploy it.
 var Functions = []Function{
-	{Name: "member-api", Kind: KindMemberAPI, MemoryMB: 256, Timeout: APITimeout, TableActions: memberAPIActions},
-	{Name: "admin-api", Kind: KindAdminAPI, MemoryMB: 256, Timeout: APITimeout, TableActions: adminAPIActions},
+	// Both APIs page a member's activity through the history index.
+	{Name: "member-api", Kind: KindMemberAPI, MemoryMB: 256, Timeout: APITimeout, TableActions: memberAPIActions,
+		QueryIndexes: []string{table.IndexHistory}},
+	{Name: "admin-api", Kind: KindAdminAPI, MemoryMB: 256, Timeout: APITimeout, TableActions: adminAPIActions,
+		QueryIndexes: []string{table.IndexHistory}},
 	{Name: "ingest", Kind: KindQueue, MemoryMB: 256, Timeout: IngestTimeout, TableActions: ingestActions},
+	// The synchronous door takes the queue's messages, on the same path:
+	// the same grants as the ingest.
+	{Name: "partner-door", Kind: KindDoor, MemoryMB: 256, Timeout: APITimeout, TableActions: ingestActions},
 	{Name: "expire-points", Kind: KindJob, MemoryMB: 512, Timeout: JobTimeout, TableActions: jobActions, Publishes: true,
 		QueryIndexes: []string{table.IndexDue}, Schedule: cronOf(schedules.ExpirePoints)},
 	{Name: "send-reminders", Kind: KindJob, MemoryMB: 512, Timeout: JobTimeout, TableActions: jobActions, Publishes: true,
 		QueryIndexes: []string{table.IndexActivity, table.IndexDue}, Schedule: cronOf(schedules.SendReminders)},
 	{Name: "tier-review", Kind: KindJob, MemoryMB: 512, Timeout: JobTimeout, TableActions: jobActions, Publishes: true,
-		QueryIndexes: []string{table.IndexReview}, Schedule: cronOf(schedules.TierReview)},
+		// IndexDue: it republishes its outbox entries left unpublished, which
+		// sit in the due index like every job's (found by the local stack's IAM).
+		QueryIndexes: []string{table.IndexDue, table.IndexReview}, Schedule: cronOf(schedules.TierReview)},
 	{Name: "win-back", Kind: KindJob, MemoryMB: 512, Timeout: JobTimeout, TableActions: jobActions, Publishes: true,
 		QueryIndexes: []string{table.IndexActivity, table.IndexDue}, Schedule: cronOf(schedules.WinBack)},
 }

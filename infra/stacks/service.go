@@ -43,6 +43,7 @@ type ServiceStack struct {
 	Schedules  map[string]awsscheduler.Schedule
 	AlarmTopic awssns.Topic
 	API        *HTTPAPI
+	DoorURL    awslambda.FunctionUrl // the synchronous partner door (door.go)
 }
 
 // Ingest event source settings: up to 10 messages or 2 s per batch, and at
@@ -116,6 +117,10 @@ func NewServiceStack(scope constructs.Construct, id string, props *ServiceStackP
 		s.JobDLQs[f.Name], s.Schedules[f.Name] = newJobSchedule(stack, f, s.Functions[f.Name], cfg)
 	}
 
+	for _, f := range FunctionsOfKind(fns, KindDoor) {
+		s.DoorURL = newPartnerDoor(stack, f, s.Functions[f.Name], cfg.Partners) // door.go
+	}
+
 	newOperations(stack, cfg, st, s, fns)
 	suppressServiceFindings(s)
 	return s
@@ -158,6 +163,7 @@ func newFunction(stack awscdk.Stack, f Function, st *StatefulStack, cfg Config) 
 	if f.Publishes {
 		env["EVENT_BUS_NAME"] = st.EventBus.EventBusName()
 	}
+	grantCodeSecret(f.Name, env, role, st) // codesecret.go
 	fn := awslambda.NewFunction(stack, jsii.String(id), &awslambda.FunctionProps{
 		Description:   jsii.String("Loyalty " + f.Name),
 		Runtime:       awslambda.Runtime_PROVIDED_AL2023(),

@@ -64,6 +64,9 @@ func TestFunctionsGetTheirSizeAndEnvironment(t *testing.T) {
 		if fn.Publishes {
 			want = "EVENT_BUS_NAME," + want
 		}
+		if stacks.CodeSecretReaders[fn.Name] {
+			want = "CODE_SECRET_ARN," + want
+		}
 		if got := strings.Join(keys, ","); got != want {
 			t.Errorf("%s environment: got %s, want %s", fn.Name, got, want)
 		}

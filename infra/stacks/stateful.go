@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -36,6 +37,8 @@ type StatefulStack struct {
 	EventBus       awsevents.EventBus
 	UserPool       awscognito.IUserPool
 	UserPoolClient awscognito.UserPoolClient
+	// CodeSecret seals the members' rotating codes (codesecret.go).
+	CodeSecret awssecretsmanager.Secret
 }
 
 // Partner queue settings. A message a partner sends must never be lost: its
@@ -76,6 +79,7 @@ func NewStatefulStack(scope constructs.Construct, id string, props *StatefulStac
 		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
 	})
 	s.PartnerQueues = newPartnerQueues(stack, s.QueueKey, cfg.Stage, cfg.Partners)
+	s.CodeSecret = newCodeSecret(stack, s.TableKey)
 
 	s.EventBus = awsevents.NewEventBus(stack, jsii.String("EventBus"), &awsevents.EventBusProps{
 		Description: jsii.String("Outbound domain events of the loyalty engine (versioned detail-types)"),

@@ -190,3 +190,20 @@ func TestCommandsForOpsLinkNoLocalStack(t *testing.T) {
 		}
 	}
 }
+
+// The language package renders the domain's texts with golang.org/x/text and
+// links nothing else: the adapters that use it (HTTP, jobs, config) stay
+// free of each other.
+func TestLocaleLinksOnlyTheDomainAndXText(t *testing.T) {
+	pkgs, std := packages(t)
+	p, ok := pkgs["shared/locale"]
+	if !ok {
+		t.Fatal("shared/locale: not in the module")
+	}
+	for _, d := range p.deps {
+		rel, ours := strings.CutPrefix(d, module)
+		if !std[d] && !strings.HasPrefix(d, "golang.org/x/text/") && !(ours && rel == domain) {
+			t.Errorf("shared/locale links %s: want the standard library, golang.org/x/text and the domain only", d)
+		}
+	}
+}

@@ -63,6 +63,7 @@ type Report struct {
 	Binaries   Binaries
 	CPU        []CPURow
 	Expiry     Expiry
+	Till       TillFigure // till.go
 }
 
 // Run starts DynamoDB Local and measures every figure.
@@ -120,6 +121,10 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	opts.Logf("figure 5: binaries")
 	if rep.Binaries, err = l.binaries(ctx, opts.Functions, opts.InitRuns); err != nil {
 		return nil, fmt.Errorf("binaries: %w", err)
+	}
+	opts.Logf("figure 8: naming the member at the till")
+	if rep.Till, err = l.till(ctx); err != nil {
+		return nil, fmt.Errorf("till: %w", err)
 	}
 	opts.Logf("figure 7: expiry job scaling")
 	if rep.Expiry, err = l.expiry(ctx, opts.ExpirySizes, opts.ExpiryDue); err != nil {

@@ -20,15 +20,24 @@ func TestTinyRun(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// A plain accrual is one transaction of two small items, a duplicate a
-	// cancelled one: units that do not depend on the machine.
+	// A plain or coffee accrual is one transaction of two small items, a
+	// duplicate a cancelled one, a redemption a read and a write: units
+	// and requests that do not depend on the machine.
 	for _, row := range rep.Capacity {
 		plain := strings.Contains(row.Op, plainBasket.String()) || strings.Contains(row.Op, totalOnly.String())
-		if (plain || row.Op == "duplicate delivery") && row.Counts.WriteUnits > row.WriteTarget {
-			t.Errorf("%s: got %.2f WRU, want <= %.0f", row.Op, row.Counts.WriteUnits, row.WriteTarget)
+		coffee := strings.Contains(row.Op, coffeeBasket.String())
+		if (plain || coffee) && (row.Counts.BilledWrite-row.Counts.BilledIndexWrite != 4 || row.Counts.BilledIndexWrite != 1) {
+			t.Errorf("%s: got %.2f WRU billed (%.2f of them index), want 4 for the table (two small items, transactional) and 1 for the history index",
+				row.Op, row.Counts.BilledWrite, row.Counts.BilledIndexWrite)
 		}
-		if plain && (row.Counts.Transact != 1 || row.Counts.Requests() != 1) {
+		if (plain || coffee) && (row.Counts.Transact != 1 || row.Counts.Requests() != 1) {
 			t.Errorf("%s: got %s, want 1 TransactWriteItems", row.Op, row.Requests())
+		}
+		if row.Op == "duplicate delivery" && row.Counts.BilledWrite != 2 {
+			t.Errorf("duplicate: got %.2f WRU billed, want 2 (the prepare phase of two small items)", row.Counts.BilledWrite)
+		}
+		if row.Op == "redemption" && row.Counts.Requests() != 2 {
+			t.Errorf("redemption: got %s, want 2 requests (a read, a write)", row.Requests())
 		}
 	}
 	if len(rep.Capacity) != 8 {

@@ -174,8 +174,12 @@ func (l *lab) binaries(ctx context.Context, only []string, initRuns int) (Binari
 	}
 	// What a function's init reads (shared/config, the jobs' event bus);
 	// init contacts neither DynamoDB nor EventBridge.
+	secret, err := benchCodeSecret() // till.go: member-api and ingest read the code secret at init
+	if err != nil {
+		return res, err
+	}
 	env := map[string]string{"TABLE_NAME": "bench-init", "PROGRAM_FILE": filepath.Join(l.root, "program.json"),
-		"DYNAMODB_ENDPOINT": l.endpoint, "EVENT_BUS_NAME": "bench-bus", "STAGE": benchStage, "LOG_LEVEL": "info"}
+		"DYNAMODB_ENDPOINT": l.endpoint, "EVENT_BUS_NAME": "bench-bus", "STAGE": benchStage, "LOG_LEVEL": "info", "CODE_SECRET_FILE": secret}
 	for run := range initRuns {
 		for k := range targets {
 			t := &targets[(k+run)%len(targets)]

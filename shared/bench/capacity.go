@@ -70,6 +70,8 @@ func (l *lab) capacity(ctx context.Context) ([]CapacityRow, error) {
 	if err != nil {
 		return nil, err
 	}
+	w.meter.Bill()
+	old.meter.Bill()
 	if err := w.store.PutReward(ctx, loyalty.Reward{ID: benchReward, Name: "Bench coffee", Kind: loyalty.RewardFreeProduct,
 		Cost: benchCost, Active: true, ValidDays: 30}); err != nil {
 		return nil, err
@@ -106,7 +108,7 @@ func (l *lab) capacity(ctx context.Context) ([]CapacityRow, error) {
 		{"first accrual (a new member)", ingestWhat, 0, func(i int) func(context.Context) error { return ingest(w, body(i, "a1", plainBasket)) }},
 		{"accrual (" + plainBasket.String() + ")", ingestWhat, 4, func(i int) func(context.Context) error { return ingest(w, body(i, "a2", plainBasket)) }},
 		{"accrual (" + totalOnly.String() + ")", ingestWhat, 4, func(i int) func(context.Context) error { return ingest(w, body(i, "a3", totalOnly)) }},
-		{"accrual (" + coffeeBasket.String() + ")", ingestWhat, 4, func(i int) func(context.Context) error { return ingest(w, body(i, "a4", coffeeBasket)) }},
+		{"accrual (" + coffeeBasket.String() + ")", ingestWhat, 6, func(i int) func(context.Context) error { return ingest(w, body(i, "a4", coffeeBasket)) }},
 		{"duplicate delivery", ingestWhat, 1, func(i int) func(context.Context) error { return ingest(w, body(i, "a2", plainBasket)) }},
 		{"redemption", "member API, POST /v1/me/redemptions", 0, func(i int) func(context.Context) error {
 			return func(ctx context.Context) error {
@@ -171,7 +173,8 @@ func scale(c Counts, n int) Counts {
 		Delete: d(c.Delete), Transact: d(c.Transact), ItemsRead: d(c.ItemsRead), ReadUnits: c.ReadUnits / float64(n),
 		WriteUnits:     c.WriteUnits / float64(n),
 		IndexReadUnits: c.IndexReadUnits / float64(n), IndexWriteUnits: c.IndexWriteUnits / float64(n), TransactCancelled: d(c.TransactCancelled), CancelledOnEntry: d(c.CancelledOnEntry),
-		CancelledOnOther: d(c.CancelledOnOther), TransactItems: d(c.TransactItems)}
+		CancelledOnOther: d(c.CancelledOnOther), TransactItems: d(c.TransactItems),
+		BilledRead: c.BilledRead / float64(n), BilledWrite: c.BilledWrite / float64(n), BilledIndexWrite: c.BilledIndexWrite / float64(n)}
 }
 
 // expiredNote is the notification the expiry job stores with each expiry,

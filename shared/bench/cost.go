@@ -71,8 +71,8 @@ func accrualCost(p Prices, c Counts, batchSeconds float64, memoryMB float64, bat
 	batches := 1e6 / float64(batch)
 	billed := lambdaSeconds(batchSeconds)
 	return CostRow{Op: what, Target: 3.2, Lines: []CostLine{
-		{"DynamoDB writes", fmt.Sprintf("%.2f WRU per accrual (figure 3)", c.WriteUnits), c.WriteUnits * p.DynamoWritePerMillion},
-		{"DynamoDB reads", fmt.Sprintf("%.2f RRU per accrual (figure 3)", c.ReadUnits), c.ReadUnits * p.DynamoReadPerMillion},
+		{"DynamoDB writes", fmt.Sprintf("%.2f WRU per accrual, billed (figure 3)", c.BilledWrite), c.BilledWrite * p.DynamoWritePerMillion},
+		{"DynamoDB reads", fmt.Sprintf("%.2f RRU per accrual, billed (figure 3)", c.BilledRead), c.BilledRead * p.DynamoReadPerMillion},
 		{"SQS requests", fmt.Sprintf("send + receive + delete, %d messages per request: %.0f requests", batch, 3*batches), 3 * batches / 1e6 * p.SQSPerMillion},
 		{"Lambda requests", fmt.Sprintf("one invocation per batch of %d: %.0f", batch, batches), batches / 1e6 * p.LambdaPerMillion},
 		{"Lambda duration", fmt.Sprintf("%.1f ms per batch (measured, messages one after another), billed %.0f ms, at %.0f MB",
@@ -84,8 +84,8 @@ func accrualCost(p Prices, c Counts, batchSeconds float64, memoryMB float64, bat
 func redemptionCost(p Prices, c Counts, requestSeconds float64, memoryMB float64) CostRow {
 	billed := lambdaSeconds(requestSeconds)
 	return CostRow{Op: "1M redemptions via the member API", Lines: []CostLine{
-		{"DynamoDB writes", fmt.Sprintf("%.2f WRU per redemption (figure 3)", c.WriteUnits), c.WriteUnits * p.DynamoWritePerMillion},
-		{"DynamoDB reads", fmt.Sprintf("%.2f RRU per redemption (figure 3)", c.ReadUnits), c.ReadUnits * p.DynamoReadPerMillion},
+		{"DynamoDB writes", fmt.Sprintf("%.2f WRU per redemption, billed (figure 3)", c.BilledWrite), c.BilledWrite * p.DynamoWritePerMillion},
+		{"DynamoDB reads", fmt.Sprintf("%.2f RRU per redemption, billed (figure 3)", c.BilledRead), c.BilledRead * p.DynamoReadPerMillion},
 		{"API Gateway HTTP API", "one request each", p.HTTPAPIPerMillion},
 		{"Lambda requests", "one invocation each", p.LambdaPerMillion},
 		{"Lambda duration", fmt.Sprintf("%.1f ms per request (measured), billed %.0f ms, at %.0f MB", requestSeconds*1000, billed*1000, memoryMB),

@@ -24,6 +24,9 @@ type Counts struct {
 	CancelledOnEntry                int64   // ... because the first item (the ledger entry) exists: a duplicate
 	CancelledOnOther                int64   // ... because another item's condition failed or it conflicted: the store plans again
 	TransactItems                   int64   // items in all TransactWriteItems requests, cancelled or not
+	// Billed units (billing.go), counted only by a Meter with billing on.
+	BilledRead, BilledWrite float64
+	BilledIndexWrite        float64 // the part of BilledWrite spent on global secondary indexes
 }
 
 // Sub returns c minus d, for the counts of one stretch of work.
@@ -35,6 +38,7 @@ func (c Counts) Sub(d Counts) Counts {
 		IndexReadUnits: c.IndexReadUnits - d.IndexReadUnits, IndexWriteUnits: c.IndexWriteUnits - d.IndexWriteUnits,
 		TransactCancelled: c.TransactCancelled - d.TransactCancelled, CancelledOnEntry: c.CancelledOnEntry - d.CancelledOnEntry,
 		CancelledOnOther: c.CancelledOnOther - d.CancelledOnOther, TransactItems: c.TransactItems - d.TransactItems,
+		BilledRead: c.BilledRead - d.BilledRead, BilledWrite: c.BilledWrite - d.BilledWrite, BilledIndexWrite: c.BilledIndexWrite - d.BilledIndexWrite,
 	}
 }
 
@@ -50,9 +54,15 @@ func (c Counts) Requests() int64 {
 // which changes nothing but the detail of the answer.
 type Meter struct {
 	next dynamo.Client
+	bill bool // compute billed units too (billing.go): two reads more per item written
 	mu   sync.Mutex
 	c    Counts
 }
+
+// Bill turns on the billed units, which read every item a write touches
+// before and after it (uncounted): for the capacity figure, not for the
+// throughput runs.
+func (m *Meter) Bill() { m.bill = true }
 
 // NewMeter wraps next.
 func NewMeter(next dynamo.Client) *Meter { return &Meter{next: next} }
@@ -128,6 +138,9 @@ func (m *Meter) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...
 			if out.Item != nil {
 				c.ItemsRead++
 			}
+			if m.bill {
+				c.BilledRead += dynamo.BilledReads([]map[string]types.AttributeValue{out.Item}, aws.ToBool(in.ConsistentRead))
+			}
 			c.ReadUnits += readUnits(out.ConsumedCapacity)
 			c.IndexReadUnits += indexUnits(out.ConsumedCapacity)
 		}
@@ -138,7 +151,11 @@ func (m *Meter) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...
 func (m *Meter) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
 	req := *in
 	req.ReturnConsumedCapacity = perIndex(in.ReturnConsumedCapacity)
-	out, err := m.next.PutItem(ctx, &req, opts...)
+	var out *dynamodb.PutItemOutput
+	err := m.billed(ctx, []target{{in.TableName, itemKey(in.Item)}}, 1, func() (err error) {
+		out, err = m.next.PutItem(ctx, &req, opts...)
+		return err
+	})
 	m.add(func(c *Counts) {
 		c.Put++
 		if err == nil {
@@ -152,7 +169,11 @@ func (m *Meter) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...
 func (m *Meter) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
 	req := *in
 	req.ReturnConsumedCapacity = perIndex(in.ReturnConsumedCapacity)
-	out, err := m.next.UpdateItem(ctx, &req, opts...)
+	var out *dynamodb.UpdateItemOutput
+	err := m.billed(ctx, []target{{in.TableName, in.Key}}, 1, func() (err error) {
+		out, err = m.next.UpdateItem(ctx, &req, opts...)
+		return err
+	})
 	m.add(func(c *Counts) {
 		c.Update++
 		if err == nil {
@@ -166,7 +187,11 @@ func (m *Meter) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, op
 func (m *Meter) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
 	req := *in
 	req.ReturnConsumedCapacity = perIndex(in.ReturnConsumedCapacity)
-	out, err := m.next.DeleteItem(ctx, &req, opts...)
+	var out *dynamodb.DeleteItemOutput
+	err := m.billed(ctx, []target{{in.TableName, in.Key}}, 1, func() (err error) {
+		out, err = m.next.DeleteItem(ctx, &req, opts...)
+		return err
+	})
 	m.add(func(c *Counts) {
 		c.Delete++
 		if err == nil {
@@ -185,6 +210,9 @@ func (m *Meter) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func
 		c.Query++
 		if err == nil {
 			c.ItemsRead += int64(out.Count)
+			if m.bill {
+				c.BilledRead += dynamo.BilledQuery(out.Items, in.IndexName == nil && aws.ToBool(in.ConsistentRead))
+			}
 			c.ReadUnits += readUnits(out.ConsumedCapacity)
 			c.IndexReadUnits += indexUnits(out.ConsumedCapacity)
 		}
@@ -200,6 +228,9 @@ func (m *Meter) Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*
 		c.Scan++
 		if err == nil {
 			c.ItemsRead += int64(out.Count)
+			if m.bill {
+				c.BilledRead += dynamo.BilledQuery(out.Items, aws.ToBool(in.ConsistentRead))
+			}
 			c.ReadUnits += readUnits(out.ConsumedCapacity)
 			c.IndexReadUnits += indexUnits(out.ConsumedCapacity)
 		}
@@ -214,8 +245,11 @@ func (m *Meter) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput
 	m.add(func(c *Counts) {
 		c.BatchGet++
 		if err == nil {
-			for _, items := range out.Responses {
+			for name, items := range out.Responses {
 				c.ItemsRead += int64(len(items))
+				if m.bill {
+					c.BilledRead += dynamo.BilledReads(items, aws.ToBool(in.RequestItems[name].ConsistentRead))
+				}
 			}
 			for i := range out.ConsumedCapacity {
 				c.ReadUnits += readUnits(&out.ConsumedCapacity[i])
@@ -234,7 +268,11 @@ func (m *Meter) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemI
 func (m *Meter) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
 	tc := *in
 	tc.ReturnConsumedCapacity = perIndex(in.ReturnConsumedCapacity)
-	out, err := m.next.TransactWriteItems(ctx, &tc, opts...)
+	var out *dynamodb.TransactWriteItemsOutput
+	err := m.billed(ctx, transactTargets(in), 2, func() (err error) {
+		out, err = m.next.TransactWriteItems(ctx, &tc, opts...)
+		return err
+	})
 	m.add(func(c *Counts) {
 		c.Transact++
 		c.TransactItems += int64(len(in.TransactItems))

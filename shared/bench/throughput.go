@@ -67,7 +67,7 @@ type throughput struct {
 	plainMembers, coffeeMembers, redeemMembers, rawMembers []string
 	contended                                              []string
 
-	accrualTx   *dynamodb.TransactWriteItemsInput // blind credit of tplMember (entry put + account update)
+	accrualTx   *dynamodb.TransactWriteItemsInput // quick credit of tplMember (entry put + account update)
 	redeemEntry item                              // ledger entry put of a redemption of tplMember
 	redeemItem  item                              // redemption put
 	redeemID    string

@@ -7,6 +7,7 @@ package config
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/loyalty-functions/loyalty/shared/locale"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
 )
 
@@ -109,9 +111,21 @@ func ReadProgram(path string) (*loyalty.Program, error) {
 	return ParseProgram(filepath.Base(path), b)
 }
 
-// ParseProgram decodes and validates a program file (loyalty.ParseProgram).
+// ParseProgram decodes and validates a program file (loyalty.ParseProgram),
+// then checks its locales and plural forms against CLDR (locale.Check).
 func ParseProgram(name string, b []byte) (*loyalty.Program, error) {
-	return loyalty.ParseProgram(name, b)
+	p, err := loyalty.ParseProgram(name, b)
+	if err != nil {
+		return nil, err
+	}
+	if err := locale.Check(p); err != nil {
+		var le *loyalty.Error
+		if errors.As(err, &le) && le.Field != "" {
+			return nil, fmt.Errorf("%s: %s: %s", name, le.Field, le.Message)
+		}
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return p, nil
 }
 
 // AWS builds the SDK configuration the way a Lambda function gets it: the

@@ -74,6 +74,30 @@ func TestInvalidProgramFiles(t *testing.T) {
 		{"sender a wildcard", edit(`"id": "demo-webshop"`, `"id": "demo-webshop", "senders": ["111122223333", "*"]`), `p.json: partners[1].senders[1]: sender "*" of partner "demo-webshop"`},
 		{"sender an S3 ARN", edit(`"id": "demo-webshop"`, `"id": "demo-webshop", "senders": ["arn:aws:s3:::bucket"]`), `p.json: partners[1].senders[0]: sender "arn:aws:s3:::bucket"`},
 		{"sender twice", edit(`"id": "demo-webshop"`, `"id": "demo-webshop", "senders": ["arn:aws:iam::111122223333:role/pos", "arn:aws:iam::111122223333:role/pos"]`), `p.json: partners[1].senders[1]: sender "arn:aws:iam::111122223333:role/pos" of partner "demo-webshop" is listed twice`},
+		// Texts in the members' languages (locales): the file, the field and the reason.
+		{"template with an unknown placeholder", edit(`"tier_changed": "Your tier is now {to}"`, `"tier_changed": "Your tier is now {level}"`),
+			"p.json: locales.texts.en.messages.tier_changed: unknown placeholder {level}: tier_changed offers {from} {to} {reviewedOn}"},
+		{"translated template with an unknown placeholder", edit(`"points_expired": "{points} pont lejárt"`, `"points_expired": "{pont} pont lejárt"`),
+			"p.json: locales.texts.hu.messages.points_expired: unknown placeholder {pont}: points_expired offers {points} {expiredBefore}"},
+		{"template of an unknown kind", edit(`"tier_changed": "Dein Status ist jetzt {to}"`, `"tier_promoted": "Dein Status ist jetzt {to}"`),
+			`p.json: locales.texts.de.messages.tier_promoted: "tier_promoted" is not a notification kind`},
+		{"plural without other", edit(`{points, plural, one {# punt is} other {# punten zijn}}`, `{points, plural, one {# punt is}}`),
+			`p.json: locales.texts.nl.messages.points_expired: plural of points at 1 has no "other" form`},
+		{"plural of a date", edit(`on {expires}"`, `on {expires, plural, one {a day} other {days}}"`),
+			"p.json: locales.texts.en.messages.points_expiring: {expires} is a date: a plural selects on a number"},
+		{"plural category English never uses", edit(`"{points, plural, one {# point} other {# points}} expired"`, `"{points, plural, zero {no points} one {# point} other {# points}} expired"`),
+			`p.json: locales.texts.en.messages.points_expired: plural form "zero" of {points} never applies in en (its CLDR forms: one, other); use =N`},
+		{"exact zero is fine", edit(`"{points, plural, one {# point} other {# points}} expired"`, `"{points, plural, =0 {no points} one {# point} other {# points}} expired"`), ""},
+		{"unclosed placeholder", edit(`"tier_changed": "Je niveau is nu {to}"`, `"tier_changed": "Je niveau is nu {to"`),
+			"p.json: locales.texts.nl.messages.tier_changed: placeholder at 17 is not closed with '}'"},
+		{"text of an unknown reward", edit(`"free-coffee": { "name": "Gratis koffie"`, `"free-tea": { "name": "Gratis koffie"`),
+			`p.json: locales.texts.nl.rewards.free-tea: rewards has no "free-tea"`},
+		{"text of an unknown tier", edit(`"gold": { "name": "Arany" }`, `"platinum": { "name": "Platina" }`),
+			`p.json: locales.texts.hu.tiers.platinum: tiers has no "platinum"`},
+		{"locale CLDR does not know", edit(`"hu": {`, `"zz": {`), `p.json: locales.texts.zz: "zz" is not a locale CLDR knows`},
+		{"locale that is no tag", edit(`"default": "en"`, `"default": "English"`), `p.json: locales.default: "English" is not a locale CLDR knows`},
+		{"error text of an unknown code", edit(`"insufficient_points": "Je hebt`, `"no_points": "Je hebt`),
+			`p.json: locales.texts.nl.errors.no_points: "no_points" is not an error code of the engine`},
 	}
 	if len(cases) < 15 {
 		t.Fatalf("got %d cases, want at least 15", len(cases))
@@ -81,6 +105,12 @@ func TestInvalidProgramFiles(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := config.ParseProgram("p.json", []byte(c.file))
+			if c.want == "" {
+				if err != nil {
+					t.Fatalf("got %v, want the file valid", err)
+				}
+				return
+			}
 			if err == nil {
 				t.Fatalf("got no error, want %q", c.want)
 			}

@@ -32,6 +32,8 @@ const (
 	aChanged    = "chg"
 	aRoom       = "room"
 	aQualifying = "qp"
+	aStamps     = "stp"
+	aPromoUses  = "pu"
 	aReferredBy = "rfp"
 )
 
@@ -53,14 +55,16 @@ type accountRecord struct {
 	Created  time.Time        `dynamodbav:"cr"`
 	Activity time.Time        `dynamodbav:"la"`
 	Version  int64            `dynamodbav:"ver"`
-	// Tier state: qualifying points by month and the room below the next
-	// tier, which a plain accrual updates with ADD under a condition.
+	// Tier state: qualifying points by month. A quick credit (store.go)
+	// ADDs to them, to the counters and to room, the tier headroom the last
+	// planned accrual wrote (absent: the next credit plans); the maps are
+	// always present so that an ADD to one of their keys has its map.
 	ReviewOn   string           `dynamodbav:"trv,omitempty"`
 	ReviewKey  string           `dynamodbav:"rk,omitempty"`
 	Qualifying map[string]int64 `dynamodbav:"qp"`
-	Room       int64            `dynamodbav:"room"`
-	Stamps     map[string]int   `dynamodbav:"stp,omitempty"`
-	PromoUses  map[string]int   `dynamodbav:"pu,omitempty"`
+	Room       *int64           `dynamodbav:"room,omitempty"`
+	Stamps     map[string]int   `dynamodbav:"stp"`
+	PromoUses  map[string]int   `dynamodbav:"pu"`
 	Earned     map[string]int64 `dynamodbav:"cap,omitempty"` // points per source and period, for the program's caps
 	ReferredBy string           `dynamodbav:"rfp,omitempty"`
 }
@@ -69,10 +73,16 @@ func accountItem(a loyalty.Account) (map[string]types.AttributeValue, error) {
 	r := accountRecord{PK: memberPK(a.MemberID), SK: skAccount, Balance: int64(a.Balance), Lifetime: int64(a.Lifetime),
 		Lots: map[string]int64{}, Deficit: int64(a.Deficit), Debt: int64(a.Debt), Tier: a.Tier,
 		NextExp: string(a.NextExpiry()), DueOn: string(a.DueOn), Created: a.CreatedAt.UTC(), Activity: a.LastActivity.UTC(), Version: a.Version,
-		ReviewOn: string(a.TierReviewOn), Qualifying: map[string]int64{}, Room: int64(a.TierRoom), Stamps: a.Stamps, PromoUses: a.PromoUses,
+		ReviewOn: string(a.TierReviewOn), Qualifying: map[string]int64{}, Stamps: map[string]int{}, PromoUses: map[string]int{},
 		ReferredBy: string(a.ReferredBy)}
 	for m, p := range a.Qualifying {
 		r.Qualifying[m] = int64(p)
+	}
+	for k, n := range a.Stamps {
+		r.Stamps[k] = n
+	}
+	for k, n := range a.PromoUses {
+		r.PromoUses[k] = n
 	}
 	if len(a.Earned) > 0 {
 		r.Earned = make(map[string]int64, len(a.Earned))
@@ -106,7 +116,7 @@ func decodeAccount(item map[string]types.AttributeValue) (loyalty.Account, error
 	a := loyalty.Account{MemberID: id, Balance: loyalty.Points(r.Balance), Lifetime: loyalty.Points(r.Lifetime),
 		Deficit: loyalty.Points(r.Deficit), Debt: loyalty.Points(r.Debt), Tier: r.Tier, DueOn: loyalty.Date(r.DueOn),
 		CreatedAt: r.Created, LastActivity: r.Activity, Version: r.Version, TierReviewOn: loyalty.Date(r.ReviewOn),
-		TierRoom: loyalty.Points(r.Room), Stamps: r.Stamps, PromoUses: r.PromoUses, ReferredBy: loyalty.MemberID(r.ReferredBy),
+		Stamps: nilIfEmpty(r.Stamps), PromoUses: nilIfEmpty(r.PromoUses), ReferredBy: loyalty.MemberID(r.ReferredBy),
 		Qualifying: map[string]loyalty.Points{}}
 	for m, p := range r.Qualifying {
 		a.Qualifying[m] = loyalty.Points(p)
@@ -124,6 +134,14 @@ func decodeAccount(item map[string]types.AttributeValue) (loyalty.Account, error
 	}
 	sortLots(a.Lots)
 	return a, nil
+}
+
+// nilIfEmpty keeps an account's empty counters nil, as the domain makes them.
+func nilIfEmpty(m map[string]int) map[string]int {
+	if len(m) == 0 {
+		return nil
+	}
+	return m
 }
 
 func sortLots(l []loyalty.Lot) {
@@ -159,6 +177,7 @@ type entryRecord struct {
 	Refund       *refundRecord    `dynamodbav:"rf,omitempty"`
 	Uncapped     int64            `dynamodbav:"unc,omitempty"` // what a capped credit would have earned
 	Fingerprint  string           `dynamodbav:"fp"`
+	History      string           `dynamodbav:"ht"` // the history index's sort key (reads.go)
 }
 
 // lineRecord is a purchase's line item; names are one letter because lines
@@ -215,7 +234,7 @@ func entryItem(e loyalty.Entry) (map[string]types.AttributeValue, error) {
 	r := entryRecord{PK: memberPK(e.MemberID), SK: entrySK(e.Key), Kind: string(e.Kind), Delta: int64(e.Delta), At: e.At.UTC(),
 		DeficitDelta: int64(e.DeficitDelta), DebtDelta: int64(e.DebtDelta), Ref: e.Ref, Reason: e.Reason, Actor: e.Actor,
 		Earned: int64(e.Earned), Reversed: int64(e.Reversed), RedemptionID: e.RedemptionID, Fingerprint: e.Fingerprint,
-		Uncapped: int64(e.Uncapped)}
+		Uncapped: int64(e.Uncapped), History: historyKey(e.At, e.Key)}
 	if len(e.Lots) > 0 {
 		r.Lots = map[string]int64{}
 		for _, l := range e.Lots {

@@ -205,6 +205,10 @@ func linkedItem(it map[string]types.AttributeValue) (map[string]types.AttributeV
 		return key(feedbackDayPK(fb.Day), feedbackDaySK(fb)), true, nil
 	case sk == skReferralCode:
 		return key(codePK(stringAttr(it, "code")), skCode), true, nil
+	case strings.HasPrefix(sk, prefixMemberCard): // the card number goes with the member (cards.go)
+		return key(cardPK(loyalty.CardNumber(strings.TrimPrefix(sk, prefixMemberCard))), skCard), true, nil
+	case strings.HasPrefix(sk, prefixShortCode):
+		return key(shortCodePK(strings.TrimPrefix(sk, prefixShortCode)), skCard), true, nil
 	case sk == skReferredBy:
 		r, err := decodeReferee(it)
 		if err != nil {

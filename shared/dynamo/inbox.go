@@ -124,7 +124,7 @@ func (s *Store) Notification(ctx context.Context, member loyalty.MemberID, id st
 
 // Unpublished returns one page of the notifications made on day (UTC) in one
 // shard whose event is not published yet: the outbox.
-func (s *Store) Unpublished(ctx context.Context, day loyalty.Date, shard int, cursor string, limit int) ([]loyalty.IndexHit, string, error) {
+func (s *Store) Unpublished(ctx context.Context, day loyalty.Date, shard int, cursor string, limit int) ([]loyalty.DueItem, string, error) {
 	return s.indexPage(ctx, IndexDue, AttrDue, OutboxKey(day, shard), cursor, limit)
 }
 

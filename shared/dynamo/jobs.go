@@ -41,23 +41,23 @@ func activityKeyOf(id loyalty.MemberID, last time.Time) string {
 // DueAccounts returns one page (at most limit) of the accounts whose due day
 // is day in one shard of the due index, with the copy of their lots the
 // index carries, and the cursor of the next page ("" after the last).
-func (s *Store) DueAccounts(ctx context.Context, day loyalty.Date, shard int, cursor string, limit int) ([]loyalty.IndexHit, string, error) {
+func (s *Store) DueAccounts(ctx context.Context, day loyalty.Date, shard int, cursor string, limit int) ([]loyalty.DueItem, string, error) {
 	return s.indexPage(ctx, IndexDue, AttrDue, DueKey(day, shard), cursor, limit)
 }
 
 // RewardsEnding returns one page of the issued rewards whose last valid day
 // is day, in one shard of the due index.
-func (s *Store) RewardsEnding(ctx context.Context, day loyalty.Date, shard int, cursor string, limit int) ([]loyalty.IndexHit, string, error) {
+func (s *Store) RewardsEnding(ctx context.Context, day loyalty.Date, shard int, cursor string, limit int) ([]loyalty.DueItem, string, error) {
 	return s.indexPage(ctx, IndexDue, AttrDue, RewardDueKey(day, shard), cursor, limit)
 }
 
 // ActiveInWeek returns one page of the members whose last activity falls in
 // the ISO week (UTC), in one shard of the activity index.
-func (s *Store) ActiveInWeek(ctx context.Context, week string, shard int, cursor string, limit int) ([]loyalty.IndexHit, string, error) {
+func (s *Store) ActiveInWeek(ctx context.Context, week string, shard int, cursor string, limit int) ([]loyalty.DueItem, string, error) {
 	return s.indexPage(ctx, IndexActivity, AttrActivity, ActivityKey(week, shard), cursor, limit)
 }
 
-func (s *Store) indexPage(ctx context.Context, index, attr, value, cursor string, limit int) ([]loyalty.IndexHit, string, error) {
+func (s *Store) indexPage(ctx context.Context, index, attr, value, cursor string, limit int) ([]loyalty.DueItem, string, error) {
 	ex, err := expression.NewBuilder().WithKeyCondition(expression.Key(attr).Equal(expression.Value(value))).Build()
 	if err != nil {
 		return nil, "", fmt.Errorf("build index query: %w", err)
@@ -86,13 +86,13 @@ func (s *Store) indexPage(ctx context.Context, index, attr, value, cursor string
 	} else {
 		s.meterRead(int64(out.Count))
 	}
-	hits := make([]loyalty.IndexHit, 0, len(out.Items))
+	hits := make([]loyalty.DueItem, 0, len(out.Items))
 	for _, it := range out.Items {
 		id, ok := memberFromPK(stringAttr(it, "pk"))
 		if !ok {
 			continue
 		}
-		h := loyalty.IndexHit{MemberID: id}
+		h := loyalty.DueItem{MemberID: id}
 		sk := stringAttr(it, "sk")
 		if id, ok := strings.CutPrefix(sk, prefixRedemption); ok {
 			h.RedemptionID = id

@@ -11,9 +11,9 @@ import (
 )
 
 // dueHits reads every page of one day of the due index.
-func dueHits(tb testing.TB, st *dynamo.Store, day loyalty.Date) map[loyalty.MemberID]loyalty.IndexHit {
+func dueHits(tb testing.TB, st *dynamo.Store, day loyalty.Date) map[loyalty.MemberID]loyalty.DueItem {
 	tb.Helper()
-	out := map[loyalty.MemberID]loyalty.IndexHit{}
+	out := map[loyalty.MemberID]loyalty.DueItem{}
 	for shard := range dynamo.DueShards {
 		cursor := ""
 		for {
@@ -100,27 +100,34 @@ func TestExpiryFromTheIndexCopy(t *testing.T) {
 // A member's first credit of a week moves them in the activity index; the
 // others of the week rewrite the same key.
 func TestActivityIndexByWeek(t *testing.T) {
-	f := newFixture(t)
+	units := &billedClient{Client: db}
+	f := newFixtureOn(t, units)
 	ctx := context.Background()
 	at := f.clock.Now() // Tue 2026-03-10, ISO week 2026-W11
 	if _, err := f.svc.Accrue(ctx, f.purchase("m-act", "1", 1000, at)); err != nil {
 		t.Fatal(err)
 	}
 	c0 := f.store.Consumed()
+	units.take()
 	f.clock.Advance(24 * time.Hour)
 	if _, err := f.svc.Accrue(ctx, f.purchase("m-act", "2", 1000, f.clock.Now())); err != nil {
 		t.Fatal(err)
 	}
 	c1 := f.store.Consumed()
+	sameTable, sameIndexes := units.take()
 	f.clock.Advance(7 * 24 * time.Hour) // next week
 	if _, err := f.svc.Accrue(ctx, f.purchase("m-act", "3", 1000, f.clock.Now())); err != nil {
 		t.Fatal(err)
 	}
 	c2 := f.store.Consumed()
-	t.Logf("write units: accrual in the same week %.1f (read %.1f), first accrual of the next week %.1f (read %.1f)",
-		c1.Write-c0.Write, c1.Read-c0.Read, c2.Write-c1.Write, c2.Read-c1.Read)
-	if w := c1.Write - c0.Write; w > 4 {
-		t.Errorf("same-week accrual: got %.1f write units, want <= 4", w)
+	_, nextIndexes := units.take()
+	t.Logf("write units: accrual in the same week %.1f (read %.1f; table %.1f, indexes %v), first accrual of the next week %.1f (read %.1f; indexes %v)",
+		c1.Write-c0.Write, c1.Read-c0.Read, sameTable, sameIndexes, c2.Write-c1.Write, c2.Read-c1.Read, nextIndexes)
+	if sameTable > 4 || sameIndexes[dynamo.IndexActivity] != 0 {
+		t.Errorf("same-week accrual: got %.1f table write units and %.1f on the activity index, want <= 4 and none", sameTable, sameIndexes[dynamo.IndexActivity])
+	}
+	if nextIndexes[dynamo.IndexActivity] <= 0 {
+		t.Errorf("first accrual of the next week: got no write on the activity index, want the move")
 	}
 	shard := dynamo.DueShard("m-act")
 	for week, want := range map[string]int{"2026-W11": 0, "2026-W12": 1} {

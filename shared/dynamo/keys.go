@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strings"
+	"time"
 
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
 	"github.com/loyalty-functions/loyalty/shared/spec/table"
@@ -45,8 +46,15 @@ const DueShards = table.Shards
 
 func memberPK(id loyalty.MemberID) string { return prefixMember + string(id) }
 func entrySK(key string) string           { return prefixEntry + key }
-func redemptionSK(id string) string       { return prefixRedemption + id }
-func rewardSK(id string) string           { return prefixReward + id }
+
+// historyKey is an entry's sort key in the history index (ht): its time as
+// 19-digit Unix nanoseconds, "#", its ledger key, so that the index orders a
+// member's entries as an activity page does, by time and then key.
+func historyKey(at time.Time, key string) string {
+	return fmt.Sprintf("%019d#%s", max(at.UnixNano(), 0), key)
+}
+func redemptionSK(id string) string { return prefixRedemption + id }
+func rewardSK(id string) string     { return prefixReward + id }
 
 func memberFromPK(pk string) (loyalty.MemberID, bool) {
 	id, ok := strings.CutPrefix(pk, prefixMember)
@@ -139,6 +147,12 @@ const (
 	prefixActivity     = "ACT#"
 )
 
+// The member's preferences (prefs.go):
+//
+//	pk               sk            item
+//	M#<member>       PREF          the preferred locale
+const skPrefs = "PREF"
+
 func notificationSK(id string) string { return prefixNotification + id }
 
 func jobPK(job string, run loyalty.Date) string { return prefixJob + job + "#" + string(run) }
@@ -185,4 +199,36 @@ const (
 func erasurePK(id loyalty.MemberID) string {
 	sum := sha256.Sum256([]byte("erased-member\x00" + string(id)))
 	return prefixErasure + hex.EncodeToString(sum[:16])
+}
+
+// Cards and codes at the till (cards.go). A card number and a short code
+// must be found from what the till sends, so each has its own item; the
+// member's partition holds a pointer to each, which an erasure follows:
+//
+//	pk                  sk            item
+//	M#<member>          CN            the member's current card number (issuing and replacing hold it)
+//	M#<member>          MC#<number>   a card the member has (had): erasure deletes CARD#<number> with it
+//	M#<member>          SC#<digits>   a short code of the member (TTL): erasure deletes SC#<digits> with it
+//	CARD#<number>       C             card -> member, state (active, blocked)
+//	SC#<digits>         C             short code -> member, code id, expiry (TTL)
+//	CU#<code id>        U             a rotating code's use: the ledger key of the purchase it paid (TTL; no member)
+//	SCM#<partner>#<min> M             a partner's unknown short codes in one UTC minute (TTL)
+const (
+	skCardCurrent     = "CN"
+	prefixMemberCard  = "MC#"
+	prefixCard        = "CARD#"
+	skCard            = "C"
+	prefixShortCode   = "SC#"
+	prefixCodeUse     = "CU#"
+	skCodeUse         = "U"
+	prefixShortMisses = "SCM#"
+	skShortMisses     = "M"
+)
+
+func cardPK(n loyalty.CardNumber) string       { return prefixCard + string(n) }
+func memberCardSK(n loyalty.CardNumber) string { return prefixMemberCard + string(n) }
+func shortCodePK(digits string) string         { return prefixShortCode + digits }
+func codeUsePK(codeID string) string           { return prefixCodeUse + codeID }
+func shortMissesPK(partner string, minute string) string {
+	return prefixShortMisses + partner + "#" + minute
 }

@@ -60,7 +60,13 @@ type fixture struct {
 
 func newFixture(tb testing.TB) fixture {
 	tb.Helper()
-	st := dynamo.New(db, newTable(tb))
+	return newFixtureOn(tb, db)
+}
+
+// newFixtureOn is newFixture with the store on client (a wrapper of db).
+func newFixtureOn(tb testing.TB, client dynamo.Client) fixture {
+	tb.Helper()
+	st := dynamo.New(client, newTable(tb))
 	clock := &testClock{now: time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)}
 	return fixture{store: st, clock: clock, svc: &loyalty.Service{Store: st, Referrals: st, Snapshots: st, Catalog: st, Erasures: st, ErasureLog: st, Program: testProgram(tb), Clock: clock}}
 }

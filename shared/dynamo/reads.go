@@ -181,9 +181,10 @@ func (s *Store) Ledger(ctx context.Context, id loyalty.MemberID) ([]loyalty.Entr
 // opaque cursor of the next page ("" on the last page).
 //
 // Ledger entries are keyed by their idempotency key so that a replay can
-// never write twice; the time order is therefore made here, from one Query
-// of the member's ledger. That keeps each accrual free of index writes at
-// the price of reading the whole ledger per page.
+// never write twice; the time order comes from the history index, which
+// holds each entry under its time (historyKey) with the attributes a page
+// shows (table.HistoryAttributes): one Query of limit+1 index entries, the
+// same at any history length. The entries carry those attributes only.
 func (s *Store) Activity(ctx context.Context, id loyalty.MemberID, after string, limit int) ([]loyalty.Entry, string, error) {
 	if limit < 1 {
 		return nil, "", loyalty.Invalid("limit", "must be at least 1, got %d", limit)
@@ -192,11 +193,53 @@ func (s *Store) Activity(ctx context.Context, id loyalty.MemberID, after string,
 	if err != nil {
 		return nil, "", err
 	}
-	all, err := s.Ledger(ctx, id)
+	pk := memberPK(id)
+	ex, err := expression.NewBuilder().WithKeyCondition(expression.Key(AttrPK).Equal(expression.Value(pk))).Build()
 	if err != nil {
-		return nil, "", err
+		return nil, "", fmt.Errorf("build history query: %w", err)
 	}
-	page, next := pages.NewestFirst(all, func(e loyalty.Entry) time.Time { return e.At }, func(e loyalty.Entry) string { return e.Key }, from, limit)
+	in := &dynamodb.QueryInput{TableName: &s.table, IndexName: aws.String(IndexHistory), KeyConditionExpression: ex.KeyCondition(),
+		ExpressionAttributeNames: ex.Names(), ExpressionAttributeValues: ex.Values(), ScanIndexForward: aws.Bool(false),
+		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal}
+	if from != nil {
+		in.ExclusiveStartKey = map[string]types.AttributeValue{AttrPK: &types.AttributeValueMemberS{Value: pk},
+			AttrSK: &types.AttributeValueMemberS{Value: entrySK(from.Key)}, AttrHistory: &types.AttributeValueMemberS{Value: historyKey(from.At, from.Key)}}
+	}
+	// One more than the page, to know whether a next page exists.
+	var items []map[string]types.AttributeValue
+	for len(items) <= limit {
+		in.Limit = aws.Int32(int32(limit + 1 - len(items)))
+		out, err := s.client.Query(ctx, in)
+		if err != nil {
+			return nil, "", s.classify(err, "query the history of %s", id)
+		}
+		s.mu.Lock()
+		s.consumed.Queries++
+		s.mu.Unlock()
+		if out.ConsumedCapacity != nil {
+			s.meterRead(int64(out.Count), *out.ConsumedCapacity)
+		} else {
+			s.meterRead(int64(out.Count))
+		}
+		items = append(items, out.Items...)
+		if len(out.LastEvaluatedKey) == 0 {
+			break
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+	page := make([]loyalty.Entry, 0, min(len(items), limit))
+	for _, it := range items[:min(len(items), limit)] {
+		e, err := decodeEntry(it)
+		if err != nil {
+			return nil, "", err
+		}
+		page = append(page, e)
+	}
+	next := ""
+	if len(items) > limit {
+		last := page[len(page)-1]
+		next = pages.Cursor{At: last.At, Key: last.Key}.String()
+	}
 	return page, next, nil
 }
 

@@ -26,8 +26,8 @@ func TestTierUpgradeAndReviewThroughTheIndex(t *testing.T) {
 		}
 	}
 	a, _ := f.store.Account(ctx, "m-tier")
-	if a.Tier != "" || a.TierRoom != 10 {
-		t.Fatalf("90 qualifying points: got tier %q room %d, want base and room 10", a.Tier, a.TierRoom)
+	if room := f.svc.Program.TierHeadroom(a, f.svc.Program.Today(at)); a.Tier != "" || room != 10 {
+		t.Fatalf("90 qualifying points: got tier %q headroom %d, want base and headroom 10", a.Tier, room)
 	}
 	res, err := f.svc.Accrue(ctx, f.purchase("m-tier", "c", 2000, at))
 	if err != nil {

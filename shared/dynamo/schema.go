@@ -17,10 +17,12 @@ const (
 	AttrTTL      = table.AttrTTL
 	AttrReview   = table.AttrReview
 	AttrActivity = table.AttrActivity
+	AttrHistory  = table.AttrHistory
 
 	IndexDue      = table.IndexDue
 	IndexReview   = table.IndexReview
 	IndexActivity = table.IndexActivity
+	IndexHistory  = table.IndexHistory
 )
 
 // TableSchema is the table's shape (table.Schema) with the request that

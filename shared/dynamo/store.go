@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"strconv"
 	"sync"
 	"time"
 
@@ -56,6 +57,7 @@ type Store struct {
 
 	mu       sync.Mutex
 	consumed Capacity
+	counts   map[loyalty.MemberID]*memberCounts // stamp and use counters as last known (quickhints.go)
 }
 
 // New returns a store on table.
@@ -93,23 +95,37 @@ func (s *Store) meterRead(items int64, ccs ...types.ConsumedCapacity) {
 	s.mu.Unlock()
 }
 
-// Apply implements loyalty.Store. A credit is first written blind: one
-// TransactWriteItems with the entry put only if its key is new and the
-// account updated only if the credit is plain for it. Otherwise, or when that
+// Apply implements loyalty.Store. A credit with a quick form (op.Quick) is
+// first written without a read (quickCredit). Otherwise, or when its
 // condition fails, the account is read, op.Plan computes the change, and the
 // change is written only if the account's version did not move.
 func (s *Store) Apply(ctx context.Context, op loyalty.Op) (loyalty.Result, error) {
 	var known *loyalty.Account // account state learnt from a failed condition
+	var knownRoom, room *int64 // the stored tier headroom with it (quickCredit)
 	exists := false
-	if op.Credit != nil {
-		res, state, err := s.blindCredit(ctx, op)
-		switch {
-		case err != nil:
-			return loyalty.Result{}, err
-		case res != nil:
-			return *res, nil
-		case state != nil:
-			known, exists = state, true
+	if op.Quick != nil && op.Code == "" { // a code's use is written on the planned path (cards.go)
+		// The form the counts say; when its condition fails, the form the
+		// account the failure returned holds, if one does: a concurrent
+		// credit moved a counter, and a quick credit (ADDs) does not lose
+		// to the next one as a planned write (a version check) would.
+		q := s.quickForm(op)
+		for try := 0; q != nil && try < 3; try++ {
+			res, state, r, err := s.quickCredit(ctx, op, q)
+			if err != nil {
+				return loyalty.Result{}, err
+			}
+			if res != nil {
+				if !res.Replayed {
+					s.countQuick(op.Member, q)
+				}
+				return *res, nil
+			}
+			if state == nil {
+				break
+			}
+			known, knownRoom, exists = state, r, true
+			s.learnCounts(op.Member, *state)
+			q = quickFormFor(op, *state, r)
 		}
 	}
 	for attempt := 0; ; attempt++ {
@@ -123,9 +139,9 @@ func (s *Store) Apply(ctx context.Context, op loyalty.Op) (loyalty.Result, error
 		}
 		var acct loyalty.Account
 		if known != nil {
-			acct, known = *known, nil
+			acct, room, known = *known, knownRoom, nil
 		} else {
-			prior, a, ok, err := s.readForApply(ctx, op.Member, op.Key)
+			prior, a, r, ok, err := s.readForApply(ctx, op, attempt == 0)
 			if err != nil {
 				return loyalty.Result{}, err
 			}
@@ -140,7 +156,10 @@ func (s *Store) Apply(ctx context.Context, op loyalty.Op) (loyalty.Result, error
 				}
 				return s.replay(*prior, op.Fingerprint)
 			}
-			acct, exists = a, ok
+			acct, room, exists = a, r, ok
+			if ok {
+				s.learnCounts(op.Member, acct)
+			}
 		}
 		change, err := op.Plan(acct, exists)
 		if err != nil {
@@ -152,41 +171,59 @@ func (s *Store) Apply(ctx context.Context, op loyalty.Op) (loyalty.Result, error
 			return loyalty.Result{}, err
 		}
 		change.Entry.Fingerprint = op.Fingerprint
-		res, err := s.write(ctx, op, acct, exists, change)
+		res, err := s.write(ctx, op, acct, room, exists, change)
 		if err != nil {
 			return loyalty.Result{}, err
 		}
 		if res != nil {
+			if !res.Replayed {
+				s.learnCounts(op.Member, change.Account)
+			}
 			return *res, nil
 		}
 	}
 }
 
-// staleQualifyingSpan is how many stale months a one-trip credit removes
-// from the qualifying-points map: two years of them, so an account credited
-// at least every two years never keeps a month out of every window.
+// staleQualifyingSpan is how many stale months a quick credit removes from
+// the qualifying-points map: two years of them, so an account credited at
+// least every two years never keeps a month out of every window.
 const staleQualifyingSpan = 24
 
-// blindCredit tries the one-round-trip credit. It returns the result when the
-// write or a replay settled the op, or the account's state when the account
-// condition failed and the op needs the planned path.
-func (s *Store) blindCredit(ctx context.Context, op loyalty.Op) (*loyalty.Result, *loyalty.Account, error) {
-	e := *op.Credit
+// quickCredit writes op.Quick in one TransactWriteItems: the entry put only
+// if its key is new, and the account updated only if it is in the state the
+// description names (loyalty.QuickCredit.Holds), as conditions:
+//
+//	exists, def = 0, debt = 0, no pending referral (rfp), tier = Tier
+//	OldestFrom <= nx <= the credit's lot       (the oldest lot, not yet due)
+//	room > Qualifying                          (room: the tier headroom, below)
+//	stp.<card> < Limit, pu.<promotion> < Limit (Stamps, Uses; absent is 0)
+//	pu.<promotion> >= Limit                    (Reached)
+//	stp.<card> = Limit                         (Filling: SET to 0, and the
+//	                                            card's reward put as new)
+//
+// and the change as ADDs: balance, lifetime, the lot, the month's
+// qualifying points, each counter; room goes down by the qualifying points.
+// room is the account's tier headroom as the last planned accrual computed
+// it (write); a planned write of another op keeps it when the change
+// cannot raise it and removes it otherwise, so the next credit plans once.
+// It returns the result when the write or a replay settled the op, or the
+// account's state and stored headroom when a condition failed (another
+// form fits, a tier is reached, ...).
+func (s *Store) quickCredit(ctx context.Context, op loyalty.Op, q *loyalty.QuickCredit) (*loyalty.Result, *loyalty.Account, *int64, error) {
+	e := q.Entry
 	e.Fingerprint = op.Fingerprint
-	if len(e.Lots) != 1 || e.Lots[0].Points != e.Delta || e.DeficitDelta != 0 || e.DebtDelta != 0 {
-		return nil, nil, nil // not a plain credit: plan it
-	}
 	put, err := s.putEntry(e)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	lot := e.Lots[0]
+	lot := q.Lot()
 	cond := expression.AttributeExists(expression.Name("pk")).
 		And(expression.Name(aNextExp).LessThanEqual(expression.Value(string(lot.Expires)))).
+		And(expression.Name(aNextExp).GreaterThanEqual(expression.Value(string(q.OldestFrom)))).
 		And(expression.Name(aDeficit).Equal(expression.Value(0))).
 		And(expression.Name(aDebt).Equal(expression.Value(0))).
-		And(expression.Name(aTier).Equal(expression.Value(op.CreditTier))).
-		And(expression.Name(aRoom).GreaterThan(expression.Value(int64(op.CreditQualifying)))).
+		And(expression.Name(aTier).Equal(expression.Value(q.Tier))).
+		And(expression.Name(aRoom).GreaterThan(expression.Value(int64(q.Qualifying)))).
 		And(expression.AttributeNotExists(expression.Name(aReferredBy)))
 	upd := expression.Add(expression.Name(aBalance), expression.Value(int64(e.Delta))).
 		Add(expression.Name(aLifetime), expression.Value(int64(e.Earned))).
@@ -196,90 +233,132 @@ func (s *Store) blindCredit(ctx context.Context, op loyalty.Op) (*loyalty.Result
 		// The same value all week: only a member's first credit of a week
 		// writes the activity index (jobs.go).
 		Set(expression.Name(aActKey), expression.Value(activityKeyOf(e.MemberID, e.At)))
-	if op.CreditQualifying != 0 {
-		upd = upd.Add(expression.Name(aQualifying+"."+op.CreditMonth), expression.Value(int64(op.CreditQualifying))).
-			Add(expression.Name(aRoom), expression.Value(-int64(op.CreditQualifying)))
+	counters := func(attr string, cs []loyalty.Counter) {
+		if len(cs) == 0 {
+			return
+		}
+		// ADD to a key of a map needs the map: every account item has it.
+		cond = cond.And(expression.AttributeExists(expression.Name(attr)))
+		for _, c := range cs {
+			n := expression.Name(attr + "." + c.ID)
+			cond = cond.And(expression.AttributeNotExists(n).Or(n.LessThan(expression.Value(c.Limit))))
+			upd = upd.Add(n, expression.Value(1))
+		}
+	}
+	counters(aStamps, q.Stamps)
+	counters(aPromoUses, q.Uses)
+	for _, c := range q.Reached {
+		cond = cond.And(expression.Name(aPromoUses + "." + c.ID).GreaterThanEqual(expression.Value(c.Limit)))
+	}
+	for _, c := range q.Filling {
+		n := expression.Name(aStamps + "." + c.ID)
+		cond = cond.And(n.Equal(expression.Value(c.Limit)))
+		upd = upd.Set(n, expression.Value(0))
+	}
+	if q.Qualifying != 0 {
+		upd = upd.Add(expression.Name(aQualifying+"."+q.Month), expression.Value(int64(q.Qualifying))).
+			Add(expression.Name(aRoom), expression.Value(-int64(q.Qualifying)))
 		// Forget months no tier window can count any more, so the map stays
 		// bounded without a read (removing an absent key is a no-op).
 		for _, m := range loyalty.StaleQualifyingMonths(e.At, staleQualifyingSpan) {
-			if m != op.CreditMonth {
+			if m != q.Month {
 				upd = upd.Remove(expression.Name(aQualifying + "." + m))
 			}
 		}
 	}
 	ex, err := expression.NewBuilder().WithCondition(cond).WithUpdate(upd).Build()
 	if err != nil {
-		return nil, nil, fmt.Errorf("build credit expression: %w", err)
+		return nil, nil, nil, fmt.Errorf("build credit expression: %w", err)
 	}
 	update := &types.Update{TableName: &s.table, Key: s.key(memberPK(e.MemberID), skAccount),
 		ConditionExpression: ex.Condition(), UpdateExpression: ex.Update(),
 		ExpressionAttributeNames: ex.Names(), ExpressionAttributeValues: ex.Values(),
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld}
+	items := []types.TransactWriteItem{{Put: put}, {Update: update}}
+	for _, red := range q.Issued { // a filled card's reward, new
+		it, err := redemptionItem(red)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: it,
+			ConditionExpression: aws.String("attribute_not_exists(pk)")}})
+	}
 	for attempt := 0; ; attempt++ {
 		out, err := s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
-			TransactItems:          []types.TransactWriteItem{{Put: put}, {Update: update}},
+			TransactItems:          items,
 			ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
 		})
 		if err == nil {
 			s.meter(out.ConsumedCapacity...)
-			return &loyalty.Result{Entry: e}, nil, nil
+			return &loyalty.Result{Entry: e}, nil, nil, nil
 		}
 		var tce *types.TransactionCanceledException
 		if !errors.As(err, &tce) {
-			return nil, nil, s.classify(err, "credit member %s", e.MemberID)
+			return nil, nil, nil, s.classify(err, "credit member %s", e.MemberID)
 		}
 		reasons := tce.CancellationReasons
-		if len(reasons) == 2 && failedAt(tce, 0) && failedAt(tce, 1) && len(reasons[1].Item) == 0 {
+		if len(reasons) >= 2 && failedAt(tce, 0) && failedAt(tce, 1) && len(reasons[1].Item) == 0 {
 			// The entry without its account: see Apply.
 			if err := s.erasedOr(ctx, e.MemberID, nil); err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 		}
-		if len(reasons) == 2 && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
+		if len(reasons) >= 2 && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
 			prior, err := decodeEntry(reasons[0].Item)
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 			res, err := s.replay(prior, op.Fingerprint)
-			return &res, nil, err
+			return &res, nil, nil, err
 		}
-		if len(reasons) == 2 && aws.ToString(reasons[1].Code) == "ConditionalCheckFailed" {
+		if len(reasons) >= 2 && aws.ToString(reasons[1].Code) == "ConditionalCheckFailed" {
 			if len(reasons[1].Item) == 0 {
-				return nil, nil, nil // no account yet
+				return nil, nil, nil, nil // no account yet
 			}
 			a, err := decodeAccount(reasons[1].Item)
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
-			return nil, &a, nil
+			return nil, &a, roomOf(reasons[1].Item), nil
+		}
+		for _, r := range reasons[min(2, len(reasons)):] {
+			if aws.ToString(r.Code) == "ConditionalCheckFailed" {
+				return nil, nil, nil, nil // a reward already there: plan it from a read
+			}
 		}
 		if !conflicted(reasons) || attempt+1 >= 8 {
-			return nil, nil, s.classify(err, "credit member %s", e.MemberID)
+			return nil, nil, nil, s.classify(err, "credit member %s", e.MemberID)
 		}
 		if err := backoff(ctx, attempt+1); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
 }
 
 // readForApply reads the op's entry (a replay if it exists) and the account
-// with one strongly consistent BatchGetItem.
-func (s *Store) readForApply(ctx context.Context, member loyalty.MemberID, key string) (*loyalty.Entry, loyalty.Account, bool, error) {
+// with one strongly consistent BatchGetItem; on the first read also the
+// reward the op names, which it hands to op.Fetched (a redemption is then
+// this read and its write).
+func (s *Store) readForApply(ctx context.Context, op loyalty.Op, first bool) (*loyalty.Entry, loyalty.Account, *int64, bool, error) {
+	member := op.Member
 	pk := memberPK(member)
-	keys := []map[string]types.AttributeValue{s.key(pk, skAccount), s.key(pk, entrySK(key))}
+	keys := []map[string]types.AttributeValue{s.key(pk, skAccount), s.key(pk, entrySK(op.Key))}
+	if first && op.Reward != "" && op.Fetched != nil {
+		keys = append(keys, s.key(pkCatalog, rewardSK(op.Reward)))
+	}
 	var items []map[string]types.AttributeValue
 	req := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
 	for attempt := 0; len(req) > 0; attempt++ {
 		out, err := s.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req, ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
 		if err != nil {
-			return nil, loyalty.Account{}, false, s.classify(err, "read member %s", member)
+			return nil, loyalty.Account{}, nil, false, s.classify(err, "read member %s", member)
 		}
 		s.meterRead(int64(len(out.Responses[s.table])), out.ConsumedCapacity...)
 		items = append(items, out.Responses[s.table]...)
 		req = out.UnprocessedKeys
 		if len(req) > 0 {
 			if err := backoff(ctx, attempt+1); err != nil {
-				return nil, loyalty.Account{}, false, err
+				return nil, loyalty.Account{}, nil, false, err
 			}
 		}
 	}
@@ -287,19 +366,28 @@ func (s *Store) readForApply(ctx context.Context, member loyalty.MemberID, key s
 		acct   loyalty.Account
 		exists bool
 		prior  *loyalty.Entry
+		room   *int64
 	)
 	for _, it := range items {
+		if stringAttr(it, "pk") == pkCatalog {
+			r, err := decodeReward(it)
+			if err != nil {
+				return nil, loyalty.Account{}, nil, false, err
+			}
+			op.Fetched(r)
+			continue
+		}
 		switch sk := stringAttr(it, "sk"); sk {
 		case skAccount:
 			a, err := decodeAccount(it)
 			if err != nil {
-				return nil, loyalty.Account{}, false, err
+				return nil, loyalty.Account{}, nil, false, err
 			}
-			acct, exists = a, true
+			acct, exists, room = a, true, roomOf(it)
 		default:
 			e, err := decodeEntry(it)
 			if err != nil {
-				return nil, loyalty.Account{}, false, err
+				return nil, loyalty.Account{}, nil, false, err
 			}
 			prior = &e
 		}
@@ -307,12 +395,12 @@ func (s *Store) readForApply(ctx context.Context, member loyalty.MemberID, key s
 	if !exists {
 		acct = loyalty.Account{MemberID: member}
 	}
-	return prior, acct, exists, nil
+	return prior, acct, room, exists, nil
 }
 
 // write puts a planned change in one transaction. res is set when the op is
 // settled (written or replayed); nil res and nil error mean "plan again".
-func (s *Store) write(ctx context.Context, op loyalty.Op, before loyalty.Account, exists bool, c loyalty.Change) (*loyalty.Result, error) {
+func (s *Store) write(ctx context.Context, op loyalty.Op, before loyalty.Account, room *int64, exists bool, c loyalty.Change) (*loyalty.Result, error) {
 	put, err := s.putEntry(c.Entry)
 	if err != nil {
 		return nil, err
@@ -324,6 +412,17 @@ func (s *Store) write(ctx context.Context, op loyalty.Op, before loyalty.Account
 	acctItem, err := accountItem(acct)
 	if err != nil {
 		return nil, err
+	}
+	switch {
+	case op.Quick != nil:
+		// The tier headroom after this change, for the quick credits that
+		// follow (quickCredit).
+		acctItem[aRoom] = &types.AttributeValueMemberN{Value: strconv.FormatInt(int64(op.Quick.Headroom(acct, c.Entry.At)), 10)}
+	case room != nil && keepsHeadroom(before, acct):
+		// A change that neither changes the tier nor adds qualifying points
+		// (a redemption, an expiry, a refund) leaves the stored headroom
+		// true or too small, never too large: keep it.
+		acctItem[aRoom] = &types.AttributeValueMemberN{Value: strconv.FormatInt(*room, 10)}
 	}
 	var cond expression.ConditionBuilder
 	if exists {
@@ -381,6 +480,11 @@ func (s *Store) write(ctx context.Context, op loyalty.Op, before loyalty.Account
 		return nil, err
 	}
 	items = append(items, more...)
+	codeUse := -1 // the rotating code the op spends, once (cards.go)
+	if op.Code != "" {
+		codeUse = len(items)
+		items = append(items, s.codeUse(op))
+	}
 	// A new account is the only way an erased member's id could come back:
 	// the transaction holds only if the member was never erased, which
 	// keeps their idempotency keys spent after the erasure took the entries.
@@ -428,6 +532,9 @@ func (s *Store) write(ctx context.Context, op loyalty.Op, before loyalty.Account
 		}
 		res, err := s.replay(prior, op.Fingerprint)
 		return &res, err
+	}
+	if codeUse >= 0 && failedAt(tce, codeUse) {
+		return nil, loyalty.CodeUsed()
 	}
 	for i, b := range c.Budgets {
 		if j := firstBudget + i; j < len(reasons) && aws.ToString(reasons[j].Code) == "ConditionalCheckFailed" {

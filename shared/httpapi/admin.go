@@ -51,6 +51,7 @@ func NewAdminAPI(svc *loyalty.Service, store AdminStore, log *slog.Logger) *Admi
 		"eraseMember":        a.eraseMember,
 		"adminListRewards":   a.listRewards,
 		"putReward":          a.putReward,
+		"createCardBatch":    a.createCardBatch, // till.go
 		"auditMember":        a.auditMember,
 		"dryRunPurchase":     a.dryRunPurchase,
 		"listFeedback":       a.listFeedback,
@@ -109,6 +110,7 @@ func (a *AdminAPI) recordPurchase(ctx context.Context, r *request) (int, any, er
 	if !res.Replayed {
 		a.metrics.Emit(a.svc.Clock.Now(), map[string]int64{"PointsAccrued": int64(res.Entry.Delta)})
 	}
+	r.replayed = res.Replayed
 	return http.StatusOK, map[string]any{"entry": entryView(res.Entry), "replayed": res.Replayed}, nil
 }
 
@@ -139,6 +141,7 @@ func (a *AdminAPI) adjustPoints(ctx context.Context, r *request) (int, any, erro
 	if !res.Replayed {
 		a.metrics.Emit(a.svc.Clock.Now(), map[string]int64{"PointsAdjusted": int64(res.Entry.Delta)})
 	}
+	r.replayed = res.Replayed
 	return http.StatusOK, map[string]any{"entry": entryView(res.Entry), "replayed": res.Replayed}, nil
 }
 
@@ -219,9 +222,13 @@ func (a *AdminAPI) exportMember(ctx context.Context, r *request) (int, any, erro
 	if b, ok := seen[id]; ok {
 		reminders["affordabilityBalanceSeen"] = b
 	}
+	locale, err := a.store.PreferredLocale(ctx, id)
+	if err != nil {
+		return 0, nil, err
+	}
 	return http.StatusOK, map[string]any{"account": meView(acct, a.svc.Program, a.svc.Clock.Now()), "deficit": acct.Deficit, "ledger": ledger, "redemptions": reds,
 		"feedback": feedback, "notifications": notes, "class": class, "referral": referralExport(refs), "rejections": nonNil(rejections),
-		"reminders": reminders, "exportedAt": a.svc.Clock.Now()}, nil
+		"reminders": reminders, "preferences": map[string]string{"locale": locale}, "exportedAt": a.svc.Clock.Now()}, nil
 }
 
 // allNotifications reads the member's whole inbox, also what is past its

@@ -10,7 +10,7 @@ import (
 // Every malformed request gets its 4xx with a stable code, never a 500, and
 // changes nothing.
 func TestMalformedRequestsGet4xx(t *testing.T) {
-	a := newAPIs(t)
+	a := newMemAPIs(t)
 	a.call(t, sample(t, "admin/put-reward.json"))
 	a.call(t, sample(t, "admin/record-purchase.json"))
 
@@ -114,7 +114,7 @@ func TestMalformedRequestsGet4xx(t *testing.T) {
 
 // A member only ever reaches their own points: the identity is the token's.
 func TestMembersSeeOnlyTheirOwnData(t *testing.T) {
-	a := newAPIs(t)
+	a := newMemAPIs(t)
 	a.call(t, sample(t, "admin/put-reward.json"))
 	a.call(t, sample(t, "admin/record-purchase.json")) // 25 points for sample-member-1
 	other := "member-b"

@@ -43,11 +43,14 @@ func richMember(t *testing.T, a apis) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	note := loyalty.NewNotification(prog, "sample-member-1", loyalty.NoteClassChanged, "2026-W48", "class", nil, reviewNow)
+	// As the win-back job writes them (openapi.json types both).
+	note := loyalty.NewNotification(prog, "sample-member-1", loyalty.NoteClassChanged, "2026-W48", "class",
+		map[string]any{"from": "", "to": "loyal", "recencyDays": 3, "purchases": 1, "spendMinor": 2550, "currency": "EUR"}, reviewNow)
 	if _, _, err := a.store.Deliver(ctx, note); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.store.PutMemberClass(ctx, "sample-member-1", loyalty.MemberClass{Class: "loyal", Since: "2026-11-24", ReviewedOn: "2026-11-24"}); err != nil {
+	if err := a.store.PutMemberClass(ctx, "sample-member-1", loyalty.MemberClass{Class: "loyal", Since: "2026-11-24", ReviewedOn: "2026-11-24",
+		Metrics: loyalty.ClassMetrics{RecencyDays: 3, Purchases: 1, SpendMinor: 2550, LastActive: "2026-11-21"}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := a.store.PutAffordSeen(ctx, "sample-member-1", 55, "2026-11-24"); err != nil {
@@ -64,7 +67,7 @@ func richMember(t *testing.T, a apis) {
 func scanNaming(t *testing.T, table, member string) []string {
 	t.Helper()
 	var out []string
-	p := dynamodb.NewScanPaginator(db, &dynamodb.ScanInput{TableName: aws.String(table), ConsistentRead: aws.Bool(true)})
+	p := dynamodb.NewScanPaginator(local.Client(t), &dynamodb.ScanInput{TableName: aws.String(table), ConsistentRead: aws.Bool(true)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(context.Background())
 		if err != nil {
@@ -191,6 +194,7 @@ func TestEraseTwiceAnswersTheSameReceipt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkResponse(t, erase, resp)
 	var progress map[string]any
 	_ = json.Unmarshal([]byte(resp.Body), &progress)
 	if resp.StatusCode != 202 || progress["state"] != "in_progress" || progress["deleted"].(map[string]any)["account"] != 1.0 {
@@ -206,6 +210,7 @@ func TestEraseTwiceAnswersTheSameReceipt(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		checkResponse(t, erase, resp)
 		if i == 0 {
 			first = resp.Body
 			var er map[string]any

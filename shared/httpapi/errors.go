@@ -76,6 +76,7 @@ func errorResponse(ctx context.Context, log *slog.Logger, requestID string, err 
 	}
 	log.Log(ctx, level, "request failed", "code", code, "status", status, "error", err.Error())
 	resp := jsonResponse(status, body)
+	resp.Headers["X-Request-Id"] = requestID
 	if code == loyalty.CodeUnavailable {
 		resp.Headers["Retry-After"] = "1"
 	}

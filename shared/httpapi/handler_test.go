@@ -47,7 +47,7 @@ func TestSampleEventsRoundTrip(t *testing.T) {
 
 // The samples, played in order, tell the life of a member through both APIs.
 func TestSampleEventsScenario(t *testing.T) {
-	a := newAPIs(t)
+	a := newMemAPIs(t)
 	steps := []struct {
 		file   string
 		status int

@@ -11,20 +11,20 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/loyalty-functions/loyalty/events/partner"
 	"github.com/loyalty-functions/loyalty/shared/dynamo"
 	"github.com/loyalty-functions/loyalty/shared/dynamo/dynamotest"
-	"github.com/loyalty-functions/loyalty/shared/dynamolocal"
 	"github.com/loyalty-functions/loyalty/shared/httpapi"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
 )
 
-var db *dynamodb.Client
+// local is DynamoDB Local, started by the first test on the table (newAPIs).
+var local dynamotest.Lazy
 
 func TestMain(m *testing.M) {
-	os.Exit(dynamotest.RunTests(m, func(s *dynamolocal.Server) { db = s.Client() }))
+	code := local.Run(m)
+	os.Exit(checkCoverage(code)) // apispec_test.go
 }
 
 type apis struct {
@@ -36,6 +36,7 @@ type apis struct {
 
 func newAPIs(tb testing.TB) apis {
 	tb.Helper()
+	db := local.Client(tb)
 	name := dynamotest.NewTable(tb, db, "api-test")
 	p := &loyalty.Program{Version: 1, ID: "t", Currency: "EUR", Timezone: "Europe/Berlin",
 		Earn:   loyalty.EarnRate{Points: 1, PerMinor: 100, Rounding: loyalty.RoundDown},
@@ -45,7 +46,8 @@ func newAPIs(tb testing.TB) apis {
 		tb.Fatal(err)
 	}
 	st := dynamo.New(db, name)
-	svc := &loyalty.Service{Store: st, Referrals: st, Catalog: st, Erasures: st, ErasureLog: st, Program: p, Clock: loyalty.SystemClock{}}
+	svc := &loyalty.Service{Store: st, Referrals: st, Catalog: st, Erasures: st, ErasureLog: st, Program: p, Clock: loyalty.SystemClock{},
+		Cards: st, Codes: testSealer(tb)} // till_test.go
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	return apis{member: httpapi.NewMemberAPI(svc, st, log), admin: httpapi.NewAdminAPI(svc, st, log).WithPartnerDecoder(partner.DecodeParts), store: st, table: name}
 }
@@ -74,6 +76,7 @@ func (a apis) call(tb testing.TB, ev events.APIGatewayV2HTTPRequest) (int, map[s
 	if err != nil {
 		tb.Fatalf("%s %s: handler error %v", ev.RequestContext.HTTP.Method, ev.RawPath, err)
 	}
+	checkResponse(tb, ev, resp) // apispec_test.go
 	var body map[string]any
 	if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
 		tb.Fatalf("%s %s: body is not JSON: %q", ev.RequestContext.HTTP.Method, ev.RawPath, resp.Body)

@@ -9,13 +9,15 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/loyalty-functions/loyalty/shared/emf"
+	"github.com/loyalty-functions/loyalty/shared/locale"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
 )
 
 // MemberStore is what the member API reads beyond the domain's Store port.
 type MemberStore interface {
 	loyalty.Store
-	Inbox // notifications.go
+	Inbox               // notifications.go
+	loyalty.Preferences // the member's locale (language.go)
 	Activity(ctx context.Context, id loyalty.MemberID, cursor string, limit int) ([]loyalty.Entry, string, error)
 	Redemptions(ctx context.Context, id loyalty.MemberID) ([]loyalty.Redemption, error)
 	Rewards(ctx context.Context) ([]loyalty.Reward, error)
@@ -30,6 +32,7 @@ type MemberAPI struct {
 	store   MemberStore
 	rt      *router
 	metrics *emf.Writer
+	texts   *locale.Catalog
 }
 
 // WithMetrics makes the API emit business metrics (EMF) to w.
@@ -37,8 +40,8 @@ func (m *MemberAPI) WithMetrics(w *emf.Writer) *MemberAPI { m.metrics = w; retur
 
 // NewMemberAPI builds the member API on a service and its store.
 func NewMemberAPI(svc *loyalty.Service, store MemberStore, log *slog.Logger) *MemberAPI {
-	m := &MemberAPI{svc: svc, store: store}
-	m.rt = &router{routes: MemberRoutes, log: log, handlers: map[string]handlerFunc{
+	m := &MemberAPI{svc: svc, store: store, texts: locale.New(svc.Program)}
+	m.rt = &router{routes: MemberRoutes, log: log, texts: m.texts, handlers: map[string]handlerFunc{
 		"getMe":                m.getMe,
 		"listActivity":         m.listActivity,
 		"listRewards":          m.listRewards,
@@ -50,6 +53,11 @@ func NewMemberAPI(svc *loyalty.Service, store MemberStore, log *slog.Logger) *Me
 		"createFeedback":       m.createFeedback,
 		"listNotifications":    m.listNotifications,
 		"markNotificationRead": m.markNotificationRead,
+		"getLocale":            m.getLocale,
+		"setLocale":            m.setLocale,
+		"createCode":           m.createCode, // till.go
+		"replaceCard":          m.replaceCard,
+		"claimCard":            m.claimCard,
 	}}
 	return m
 }
@@ -78,6 +86,8 @@ type MeView struct {
 	StampCards     []StampCardView      `json:"stampCards"`
 	MemberSince    time.Time            `json:"memberSince"`
 	Class          *ClassView           `json:"class"` // null until the weekly job classed the member
+	// Card is the member's card number (till.go), issued on the first call.
+	Card *CardView `json:"card,omitempty"`
 }
 
 // StampCardView is one stamp card as the member sees it.
@@ -128,12 +138,22 @@ func (m *MemberAPI) getMe(ctx context.Context, r *request) (int, any, error) {
 		return 0, nil, err
 	}
 	v := meView(a, m.svc.Program, m.svc.Clock.Now())
+	loc, err := m.localeOf(ctx, r, id)
+	if err != nil {
+		return 0, nil, err
+	}
+	for i, c := range v.StampCards {
+		v.StampCards[i].Name = m.svc.Program.Name(loc, loyalty.TextStampCards, c.ID, c.Name)
+	}
 	c, found, err := m.store.MemberClass(ctx, id)
 	if err != nil {
 		return 0, nil, err
 	}
 	if found {
 		v.Class = &ClassView{Class: c.Class, Since: c.Since}
+	}
+	if v.Card, err = m.card(ctx, id); err != nil {
+		return 0, nil, err
 	}
 	return http.StatusOK, v, nil
 }
@@ -194,10 +214,12 @@ func (m *MemberAPI) listActivity(ctx context.Context, r *request) (int, any, err
 	return http.StatusOK, map[string]any{"entries": views, "nextCursor": next}, nil
 }
 
-// RewardView is a catalog item as a member sees it.
+// RewardView is a catalog item as a member sees it, its name and
+// description in the response's locale (Content-Language).
 type RewardView struct {
 	loyalty.Reward
-	Affordable bool `json:"affordable"`
+	Description string `json:"description,omitempty"`
+	Affordable  bool   `json:"affordable"`
 }
 
 func (m *MemberAPI) listRewards(ctx context.Context, r *request) (int, any, error) {
@@ -216,10 +238,16 @@ func (m *MemberAPI) listRewards(ctx context.Context, r *request) (int, any, erro
 	if err != nil {
 		return 0, nil, err
 	}
+	loc, err := m.localeOf(ctx, r, id)
+	if err != nil {
+		return 0, nil, err
+	}
 	views := []RewardView{}
 	for _, rw := range rewards {
 		if rw.Active {
-			views = append(views, RewardView{Reward: rw, Affordable: a.Balance >= rw.Cost})
+			v := RewardView{Reward: rw, Affordable: a.Balance >= rw.Cost}
+			v.Name, v.Description = m.texts.Reward(loc, rw)
+			views = append(views, v)
 		}
 	}
 	return http.StatusOK, map[string]any{"balance": a.Balance, "rewards": views}, nil
@@ -255,6 +283,7 @@ func (m *MemberAPI) createRedemption(ctx context.Context, r *request) (int, any,
 	if err != nil {
 		return 0, nil, err
 	}
+	r.replayed = res.Replayed
 	if !res.Replayed {
 		m.metrics.Emit(m.svc.Clock.Now(), map[string]int64{"PointsRedeemed": int64(-res.Entry.Delta), "RedemptionsIssued": 1})
 	}
@@ -276,6 +305,13 @@ func (m *MemberAPI) listRedemptions(ctx context.Context, r *request) (int, any, 
 	if reds == nil {
 		reds = []loyalty.Redemption{}
 	}
+	loc, err := m.localeOf(ctx, r, id)
+	if err != nil {
+		return 0, nil, err
+	}
+	for i, red := range reds {
+		reds[i].RewardName = m.svc.Program.Name(loc, loyalty.TextRewards, red.RewardID, red.RewardName)
+	}
 	return http.StatusOK, map[string]any{"redemptions": reds}, nil
 }
 
@@ -291,6 +327,7 @@ func (m *MemberAPI) cancelRedemption(ctx context.Context, r *request) (int, any,
 	if err != nil {
 		return 0, nil, err
 	}
+	r.replayed = res.Replayed
 	if !res.Replayed {
 		m.metrics.Emit(m.svc.Clock.Now(), map[string]int64{"PointsReturned": int64(res.Entry.Delta), "RedemptionsCancelled": 1})
 	}

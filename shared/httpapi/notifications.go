@@ -20,7 +20,9 @@ type Inbox interface {
 	MarkNotificationRead(ctx context.Context, member loyalty.MemberID, id string, at time.Time) (loyalty.Notification, error)
 }
 
-// NotificationView is a notification as the app shows it.
+// NotificationView is a notification as the app shows it. Kind and Data
+// are the facts, for an app that writes its own text; Title is the
+// program's text for them in the response's locale (Content-Language).
 type NotificationView struct {
 	ID        string                   `json:"id"`
 	Kind      loyalty.NotificationKind `json:"kind"`
@@ -31,8 +33,11 @@ type NotificationView struct {
 	ExpiresAt time.Time                `json:"expiresAt"`
 }
 
-func notificationView(n loyalty.Notification) NotificationView {
-	v := NotificationView{ID: n.ID, Kind: n.Kind, Title: n.Title, Data: n.Data, CreatedAt: n.CreatedAt, ReadAt: n.ReadAt, ExpiresAt: n.ExpiresAt}
+// notificationView shows n with its title rendered now, in locale, from its
+// kind's template and its data: a corrected template applies to
+// notifications stored before the correction too.
+func (m *MemberAPI) notificationView(loc string, n loyalty.Notification) NotificationView {
+	v := NotificationView{ID: n.ID, Kind: n.Kind, Title: m.texts.Title(loc, n), Data: n.Data, CreatedAt: n.CreatedAt, ReadAt: n.ReadAt, ExpiresAt: n.ExpiresAt}
 	if v.Data == nil {
 		v.Data = map[string]any{}
 	}
@@ -60,9 +65,13 @@ func (m *MemberAPI) listNotifications(ctx context.Context, r *request) (int, any
 	if err != nil {
 		return 0, nil, err
 	}
+	loc, err := m.localeOf(ctx, r, id)
+	if err != nil {
+		return 0, nil, err
+	}
 	views := make([]NotificationView, 0, len(ns))
 	for _, n := range ns {
-		views = append(views, notificationView(n))
+		views = append(views, m.notificationView(loc, n))
 	}
 	return http.StatusOK, map[string]any{"notifications": views, "nextCursor": next}, nil
 }
@@ -85,5 +94,9 @@ func (m *MemberAPI) markNotificationRead(ctx context.Context, r *request) (int, 
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, notificationView(n), nil
+	loc, err := m.localeOf(ctx, r, id)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, m.notificationView(loc, n), nil
 }

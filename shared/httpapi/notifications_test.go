@@ -14,7 +14,7 @@ import (
 // The inbox through the member API: pages newest first, mark as read once,
 // and a member never sees or changes another member's notifications.
 func TestNotificationsInbox(t *testing.T) {
-	a := newAPIs(t)
+	a := newMemAPIs(t)
 	ctx := context.Background()
 	p := &loyalty.Program{ID: "t"}
 	now := time.Now().UTC().Truncate(time.Second)

@@ -52,6 +52,7 @@ func (a *AdminAPI) recordPartnerEvent(ctx context.Context, r *request) (int, any
 		}
 		a.metrics.Emit(a.svc.Clock.Now(), map[string]int64{metric: abs(int64(res.Entry.Delta))})
 	}
+	r.replayed = res.Replayed
 	return http.StatusOK, map[string]any{"type": typ, "entry": entryView(res.Entry), "replayed": res.Replayed}, nil
 }
 

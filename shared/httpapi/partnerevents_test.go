@@ -12,7 +12,7 @@ import (
 // The admin API takes the partner queue's messages with the same contract
 // and keys: a purchase and a partial refund by lines, each counted once.
 func TestPartnerEventsServerToServer(t *testing.T) {
-	a := newAPIs(t)
+	a := newMemAPIs(t)
 	purchase, err := os.ReadFile(filepath.Join("..", "..", "events", "partner", "samples", "purchase.completed", "coffee-with-lines.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +58,7 @@ func TestPartnerEventsServerToServer(t *testing.T) {
 	}
 }
 
-func (a apis) balance(tb testing.TB, member string) int64 {
+func (a memAPIs) balance(tb testing.TB, member string) int64 {
 	tb.Helper()
 	acct, err := a.store.Account(tb.Context(), loyalty.MemberID(member))
 	if err != nil {
@@ -69,7 +69,7 @@ func (a apis) balance(tb testing.TB, member string) int64 {
 
 // The customer class the weekly job records is visible to the member.
 func TestMeShowsTheCustomerClass(t *testing.T) {
-	a := newAPIs(t)
+	a := newMemAPIs(t)
 	_, before := a.call(t, sample(t, "member/get-me.json"))
 	if before["class"] != nil {
 		t.Errorf("before any classification: got class %v, want null", before["class"])
@@ -87,7 +87,7 @@ func TestMeShowsTheCustomerClass(t *testing.T) {
 // partner id that could collide in a ledger key ("a:b" + "c" is the key of
 // "a" + "b:c"); nothing is credited for a refused one.
 func TestAdminPurchaseChecksThePartner(t *testing.T) {
-	a := newAPIs(t)
+	a := newMemAPIs(t)
 	for name, partner := range map[string]string{"unlisted": "stranger", "colon": "shop-berlin-01:x", "empty": ""} {
 		ev := sample(t, "admin/record-purchase.json")
 		ev.Body = `{"partnerId":"` + partner + `","eventId":"pos-1","memberId":"member-0009","occurredAt":"2026-11-24T09:10:00+01:00","amount":{"amountMinor":2550,"currency":"EUR"}}`

@@ -90,6 +90,7 @@ func (m *MemberAPI) createFeedback(ctx context.Context, r *request) (int, any, e
 		return 0, nil, err
 	}
 	status := http.StatusCreated
+	r.replayed = res.Replayed
 	if res.Replayed {
 		status = http.StatusOK
 	}

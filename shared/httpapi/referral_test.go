@@ -44,6 +44,7 @@ var reviewNow = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 
 func newReviewAPIs(tb testing.TB) apis {
 	tb.Helper()
+	db := local.Client(tb)
 	name := dynamotest.NewTable(tb, db, "review-test")
 	p, err := config.ParseProgram("review.json", []byte(reviewProgram))
 	if err != nil {
@@ -76,7 +77,7 @@ func withBody(ev events.APIGatewayV2HTTPRequest, body string) events.APIGatewayV
 
 // The referral, feedback and dry-run samples, played in order.
 func TestReferralFeedbackAndDryRunSamples(t *testing.T) {
-	a := newReviewAPIs(t)
+	a := newMemReviewAPIs(t)
 	ctx := context.Background()
 	expect := func(file string, ev events.APIGatewayV2HTTPRequest, status int) map[string]any {
 		t.Helper()
@@ -195,7 +196,7 @@ func TestReferralFeedbackAndDryRunSamples(t *testing.T) {
 
 // Bad requests to the new routes get their 4xx with a stable code.
 func TestReviewRoutesBadInput(t *testing.T) {
-	a := newReviewAPIs(t)
+	a := newMemReviewAPIs(t)
 	a.call(t, sample(t, "admin/put-reward.json"))
 	a.call(t, sample(t, "admin/record-purchase.json"))
 	if status, _ := a.call(t, sample(t, "member/create-redemption.json")); status != 201 {

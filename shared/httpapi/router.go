@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/loyalty-functions/loyalty/shared/locale"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
 	"github.com/loyalty-functions/loyalty/shared/spec/routes"
 )
@@ -44,6 +45,12 @@ type request struct {
 	params map[string]string
 	id     string // request id for the client and the logs
 	log    *slog.Logger
+	// replayed: the handler answered a repeat of a request already
+	// recorded with the first result (the Idempotent-Replayed header).
+	replayed bool
+	// locale is the Content-Language of the response once a handler
+	// rendered texts in one (language.go).
+	locale string
 }
 
 type handlerFunc func(ctx context.Context, r *request) (int, any, error)
@@ -52,6 +59,7 @@ type router struct {
 	routes   []Route
 	handlers map[string]handlerFunc // by operation
 	log      *slog.Logger
+	texts    *locale.Catalog // the program's texts; nil: errors speak English only
 }
 
 // maxBody bounds request bodies; the largest real body is a few hundred bytes.
@@ -90,9 +98,9 @@ func (rt *router) serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest) 
 	}
 	if match == nil {
 		if pathMatched {
-			return errorResponse(ctx, log, id, loyalty.Errorf(CodeMethodNotAllowed, "%s is not allowed on %s", method, path)), nil
+			return rt.errorIn(ctx, ev, log, id, loyalty.Errorf(CodeMethodNotAllowed, "%s is not allowed on %s", method, path)), nil
 		}
-		return errorResponse(ctx, log, id, loyalty.Errorf(CodeRouteNotFound, "no route %s %s", method, path)), nil
+		return rt.errorIn(ctx, ev, log, id, loyalty.Errorf(CodeRouteNotFound, "no route %s %s", method, path)), nil
 	}
 	h := rt.handlers[match.Operation]
 	req := &request{ev: ev, params: params, id: id, log: log.With("operation", match.Operation)}
@@ -107,15 +115,22 @@ func (rt *router) serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest) 
 		_, authErr = req.admin()
 	}
 	if authErr != nil {
-		return errorResponse(ctx, req.log, id, authErr), nil
+		return rt.errorIn(ctx, ev, req.log, id, authErr), nil
 	}
 	status, body, err := h(ctx, req)
 	if err != nil {
-		return errorResponse(ctx, req.log, id, err), nil
+		return rt.errorIn(ctx, ev, req.log, id, err), nil
 	}
 	req.log.Info("request served", "status", status)
 	resp := jsonResponse(status, body)
 	resp.Headers["X-Request-Id"] = id
+	if req.replayed {
+		resp.Headers["Idempotent-Replayed"] = "true"
+	}
+	if req.locale != "" {
+		resp.Headers["Content-Language"] = req.locale
+		resp.Headers["Vary"] = "Accept-Language"
+	}
 	return resp, nil
 }
 

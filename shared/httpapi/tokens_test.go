@@ -9,7 +9,7 @@ import (
 // lets a pool's ID token through (its aud is the app client), and a token
 // without token_use is no Cognito token. Both get 401 and reach no data.
 func TestMemberRoutesTakeAccessTokensOnly(t *testing.T) {
-	a := newAPIs(t)
+	a := newMemAPIs(t)
 	if status, body := a.call(t, sample(t, "member/get-me.json")); status != 200 {
 		t.Fatalf("access token: got %d %v, want 200", status, body)
 	}

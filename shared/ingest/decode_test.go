@@ -57,9 +57,16 @@ func TestDecodeValidSamples(t *testing.T) {
 			}
 			var raw struct {
 				PartnerID, EventID, MemberRef, OriginalEventID string
+				Member                                         struct{ Kind, Ref string }
 				Lines                                          []json.RawMessage
 			}
 			_ = json.Unmarshal(body, &raw)
+			if raw.Member.Kind == "memberId" {
+				raw.MemberRef = raw.Member.Ref // version 2 by member id; other kinds are resolved later
+			}
+			if ev.Member.Kind == "" || ev.Member.Value == "" {
+				t.Errorf("member: got %+v, want the message's reference", ev.Member)
+			}
 			switch {
 			case strings.HasPrefix(name, "purchase.completed/"):
 				p := ev.Purchase
@@ -173,8 +180,8 @@ func FuzzDecodeMessage(f *testing.F) {
 		if (ev.Purchase == nil) == (ev.Refund == nil) {
 			t.Fatalf("got purchase %v and refund %v, want exactly one", ev.Purchase, ev.Refund)
 		}
-		if ev.PartnerID == "" || ev.EventID == "" || ev.MemberID == "" {
-			t.Fatalf("got identity %+v, want partner, event and member", ev)
+		if ev.PartnerID == "" || ev.EventID == "" || ev.Member.Value == "" || (ev.Member.Kind == loyalty.RefMemberID) != (ev.MemberID != "") {
+			t.Fatalf("got identity %+v, want partner, event and member (its id when the message names it by id)", ev)
 		}
 		if ev.Purchase != nil && (ev.Purchase.Key == "" || ev.Purchase.Spend.Minor < 0 || ev.Purchase.OccurredAt.IsZero()) {
 			t.Fatalf("got purchase %+v, want a key, an amount >= 0 and a time", ev.Purchase)

@@ -18,6 +18,11 @@
 //	  (partner_mismatch), a queue of no partner
 //	an event of an erased member (a replay of one   success    rejection member_erased,
 //	  of their events too)                                     without body or ids
+//	a member reference that names nobody (members.go): success  rejection card_unknown,
+//	  an unknown or lost card, a used, expired,                card_blocked, code_used,
+//	  forged or unknown code, too many unknown                 code_expired, code_forged,
+//	  short codes, a member id from a partner                  code_unknown, code_rate_limited,
+//	  not allowed them                                         member_ref_not_allowed
 //	unexpected error (a bug, a misconfiguration)    failed     - (the DLQ gets it after
 //	                                                           maxReceiveCount receives)
 //	recording a rejection failed                    failed     -
@@ -26,6 +31,11 @@
 // an event source mapping with ReportBatchItemFailures. A message is never
 // acknowledged before its effect or its rejection is stored, so nothing is
 // dropped silently; ops list and replay rejections with package replay.
+//
+// Members: a version 2 message names its member by card number, rotating
+// code or member id (loyalty.Service.ResolveMember, before the operation);
+// a purchase on a printed card its owner claimed meanwhile goes to the new
+// owner under the same key (loyalty.Service.Reroute).
 //
 // Partners: only partners listed in the program file ("partners") may send
 // events, each to a queue of its own (package partnerqueue names it; only

@@ -116,7 +116,11 @@ type result struct {
 	outcome  outcome
 	accrued  loyalty.Points
 	clawback loyalty.Points
-	partner  string // the sender, for applied purchases
+	partner  string               // the sender, for applied purchases
+	res      loyalty.Result       // applied and duplicate: the entry (the door answers from it)
+	ev       partner.Event        // applied and duplicate: the message
+	reason   loyalty.RejectReason // rejected: why
+	why      string               // rejected: for people
 }
 
 // Handle processes a batch and returns the ids of the messages SQS must
@@ -168,11 +172,37 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	return resp, nil
 }
 
-// handleMessage decides one message's fate; see the package doc for the table.
+// message is one partner message, whichever door it came through: the
+// queue (an SQS record) or the synchronous door (door.go). Who sent it is
+// what AWS says, never what the body says.
+type message struct {
+	id       string // the SQS message id, or the function URL request id
+	source   string // the queue's ARN; door: the sender's queue, where a replay goes
+	body     string
+	receives int
+	sentAt   time.Time
+	// sender is the partner whose principal sent the message; known is
+	// false when it belongs to no partner.
+	sender string
+	known  bool
+	door   bool   // it came through the synchronous door
+	caller string // door: the caller's principal, for the rejection's text
+}
+
+// handleMessage decides one queue message's fate; see the package doc for
+// the table.
 func (h *Handler) handleMessage(ctx context.Context, log *slog.Logger, msg *events.SQSMessage) result {
-	receives := receiveCount(msg)
-	log = log.With("messageId", msg.MessageId, "receiveCount", receives)
-	ev, err := partner.Decode([]byte(msg.Body))
+	m := message{id: msg.MessageId, source: msg.EventSourceARN, body: msg.Body, receives: receiveCount(msg), sentAt: sentAt(msg)}
+	// Who sent it is the queue it arrived on: only the partner's own
+	// principals may send to that queue.
+	m.sender, m.known = h.owners.Owner(msg.EventSourceARN)
+	return h.process(ctx, log.With("messageId", msg.MessageId, "receiveCount", m.receives), m)
+}
+
+// process is the one path of a partner message, from both doors.
+func (h *Handler) process(ctx context.Context, log *slog.Logger, msg message) result {
+	receives := msg.receives
+	ev, err := partner.Decode([]byte(msg.body))
 	if ev.PartnerID != "" {
 		log = log.With("partnerId", ev.PartnerID, "eventId", ev.EventID, "type", ev.Type)
 	}
@@ -188,41 +218,47 @@ func (h *Handler) handleMessage(ctx context.Context, log *slog.Logger, msg *even
 		return h.reject(ctx, log, msg, ev, loyalty.RejectUnknownPartner,
 			fmt.Sprintf("partner %q is not listed in the program file", ev.PartnerID))
 	}
-	// Who sent it is the queue it arrived on: only the partner's own
-	// principals may send to that queue. The body's partnerId must agree.
-	// The rejection is filed under the real sender, not the partner the
-	// body names.
-	sender, ok := h.owners.Owner(msg.EventSourceARN)
-	if !ok {
+	// The body's partnerId must agree with the sender. The rejection is
+	// filed under the real sender, not the partner the body names.
+	if !msg.known {
 		claimed := ev.PartnerID
 		ev.PartnerID = ""
-		return h.reject(ctx, log, msg, ev, loyalty.RejectUnknownSource,
-			fmt.Sprintf("queue %s belongs to no partner of stage %s (the body names partner %q)", msg.EventSourceARN, h.cfg.Stage, claimed))
+		why := fmt.Sprintf("queue %s belongs to no partner of stage %s (the body names partner %q)", msg.source, h.cfg.Stage, claimed)
+		if msg.door {
+			why = fmt.Sprintf("the door's caller %s is no sender of any partner (the body names partner %q)", msg.caller, claimed)
+		}
+		return h.reject(ctx, log, msg, ev, loyalty.RejectUnknownSource, why)
 	}
+	sender := msg.sender
 	if sender != ev.PartnerID {
 		claimed := ev.PartnerID
 		ev.PartnerID = sender
-		return h.reject(ctx, log.With("claimedPartnerId", claimed), msg, ev, loyalty.RejectPartnerMismatch,
-			fmt.Sprintf("the message arrived on the queue of partner %q but names partner %q", sender, claimed))
+		why := fmt.Sprintf("the message arrived on the queue of partner %q but names partner %q", sender, claimed)
+		if msg.door {
+			why = fmt.Sprintf("the door's caller %s sends for partner %q but the message names partner %q", msg.caller, sender, claimed)
+		}
+		return h.reject(ctx, log.With("claimedPartnerId", claimed), msg, ev, loyalty.RejectPartnerMismatch, why)
 	}
 
-	var res loyalty.Result
-	if ev.Purchase != nil {
-		res, err = h.cfg.Service.Accrue(ctx, *ev.Purchase)
-	} else {
-		res, err = h.cfg.Service.Refund(ctx, *ev.Refund)
+	if r, settled := h.resolveMember(ctx, log, msg, &ev); settled { // members.go
+		return r
+	}
+	res, err := h.apply(ctx, &ev) // members.go
+	// A rotating code another purchase used.
+	if re, ok := loyalty.AsRefError(err); ok {
+		return h.reject(ctx, log, msg, ev, re.Reason, re.Message)
 	}
 	switch code := loyalty.ErrorCode(err); code {
 	case "":
 		if res.Replayed {
 			log.Debug("duplicate message, nothing changed", "entry", res.Entry.Key)
-			return result{outcome: duplicate}
+			return result{outcome: duplicate, res: res, ev: ev}
 		}
 		log.Debug("message applied", "entry", res.Entry.Key, "delta", res.Entry.Delta)
 		if ev.Purchase != nil {
-			return result{outcome: applied, accrued: res.Entry.Earned, partner: sender}
+			return result{outcome: applied, accrued: res.Entry.Earned, partner: sender, res: res, ev: ev}
 		}
-		return result{outcome: applied, clawback: -res.Entry.Delta - res.Entry.DebtDelta}
+		return result{outcome: applied, clawback: -res.Entry.Delta - res.Entry.DebtDelta, res: res, ev: ev}
 	case loyalty.CodeUnavailable:
 		log.Warn("transient failure, will be retried", "error", err)
 		return result{outcome: retry}
@@ -230,7 +266,9 @@ func (h *Handler) handleMessage(ctx context.Context, log *slog.Logger, msg *even
 		if ev.Refund == nil {
 			break // only a refund's purchase can be missing
 		}
-		if receives < h.cfg.RefundWaitReceives {
+		// The door answers now: a refund before its purchase is refused
+		// there at once (and recorded, so ops can replay it).
+		if receives < h.cfg.RefundWaitReceives && !msg.door {
 			log.Info("refund waits for its purchase, will be retried", "original", ev.Refund.OriginalKey,
 				"waitReceives", h.cfg.RefundWaitReceives)
 			return result{outcome: retry}
@@ -259,17 +297,17 @@ func (h *Handler) handleMessage(ctx context.Context, log *slog.Logger, msg *even
 
 // reject records the message as refused for good; if that fails, the
 // message is retried so that it is never dropped without a record.
-func (h *Handler) reject(ctx context.Context, log *slog.Logger, msg *events.SQSMessage, ev partner.Event, reason loyalty.RejectReason, why string) result {
+func (h *Handler) reject(ctx context.Context, log *slog.Logger, msg message, ev partner.Event, reason loyalty.RejectReason, why string) result {
 	now := h.cfg.Service.Clock.Now().UTC()
-	r := loyalty.Rejection{MessageID: msg.MessageId, Source: msg.EventSourceARN, Body: msg.Body, Reason: reason, Message: why,
+	r := loyalty.Rejection{MessageID: msg.id, Source: msg.source, Body: msg.body, Reason: reason, Message: why,
 		PartnerID: ev.PartnerID, EventType: ev.Type, EventID: ev.EventID, MemberID: ev.MemberID,
-		SentAt: sentAt(msg), FirstSeen: now, LastSeen: now, ReceiveCount: receiveCount(msg)}
+		SentAt: msg.sentAt, FirstSeen: now, LastSeen: now, ReceiveCount: msg.receives}
 	if err := h.cfg.Rejections.RecordRejection(ctx, r); err != nil {
 		log.Error("could not record a rejection, will be retried", "reason", reason, "error", err)
 		return result{outcome: retry}
 	}
 	log.Warn("message rejected and recorded", "reason", reason, "why", why)
-	return result{outcome: rejected}
+	return result{outcome: rejected, reason: reason, why: why}
 }
 
 // fieldMessage is a domain error's client-safe message with its field.

@@ -86,7 +86,9 @@ func testProgram(tb testing.TB, refund loyalty.RefundPolicy) *loyalty.Program {
 	p := &loyalty.Program{Version: 1, ID: "ingest-test", Currency: "EUR", Timezone: "Europe/Berlin",
 		Earn:   loyalty.EarnRate{Points: 1, PerMinor: 100, Rounding: loyalty.RoundDown},
 		Expiry: loyalty.ExpiryPolicy{Months: 12, EndOfMonth: true}, Refund: refund,
-		Partners: []loyalty.Partner{{ID: "demo-coffee-berlin", Name: "Coffee"}, {ID: "demo-webshop", Name: "Web shop"}}}
+		// Both may name members by id: the version 1 samples do (till_test.go
+		// takes it from the coffee shop).
+		Partners: []loyalty.Partner{{ID: "demo-coffee-berlin", Name: "Coffee", MemberIDs: true}, {ID: "demo-webshop", Name: "Web shop", MemberIDs: true}}}
 	if err := p.Validate(); err != nil {
 		tb.Fatalf("program: %v", err)
 	}

@@ -22,7 +22,7 @@ func (j *Jobs) ExpirePoints(ctx context.Context, req Request) (*Report, error) {
 		return nil, err
 	}
 	rep := &Report{Job: ExpirePoints}
-	handle := func(ctx context.Context, stop time.Time, hits []loyalty.IndexHit) error {
+	handle := func(ctx context.Context, stop time.Time, hits []loyalty.DueItem) error {
 		var (
 			mu      sync.Mutex
 			pending []loyalty.Notification
@@ -68,7 +68,7 @@ func (j *Jobs) ExpirePoints(ctx context.Context, req Request) (*Report, error) {
 	for _, day := range days(req.Day.AddDays(-j.Config.LookbackDays), req.Day) {
 		for _, shard := range j.shardsOf(req) {
 			scopes = append(scopes, scope{name: fmt.Sprintf("due/%s/%02d", day, shard), handle: handle,
-				page: func(ctx context.Context, cursor string) ([]loyalty.IndexHit, string, error) {
+				page: func(ctx context.Context, cursor string) ([]loyalty.DueItem, string, error) {
 					return j.Store.DueAccounts(ctx, day, shard, cursor, j.Config.PageSize)
 				}})
 		}
@@ -82,7 +82,7 @@ func (j *Jobs) expiredNotification(e loyalty.Entry, day loyalty.Date) loyalty.No
 		lots = append(lots, map[string]any{"expires": string(l.Expires), "points": int64(-l.Points)})
 	}
 	pts := int64(-e.Delta)
-	return loyalty.NewNotification(j.Service.Program, e.MemberID, loyalty.NotePointsExpired, string(day),
+	return j.titledDefault(loyalty.NewNotification(j.Service.Program, e.MemberID, loyalty.NotePointsExpired, string(day),
 		fmt.Sprintf("%d points expired", pts),
-		map[string]any{"points": pts, "expiredBefore": string(day), "lots": lots, "entryKey": e.Key}, e.At)
+		map[string]any{"points": pts, "expiredBefore": string(day), "lots": lots, "entryKey": e.Key}, e.At))
 }

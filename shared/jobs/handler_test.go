@@ -19,7 +19,7 @@ import (
 // Every sample scheduled event decodes as aws-lambda-go's EventBridgeEvent
 // without losing a field and gives its job the day and shards it documents.
 func TestScheduledEventSamples(t *testing.T) {
-	e := newEnv(t, jobs.Config{})
+	e := newMemEnv(t, jobs.Config{})
 	want := map[string]struct {
 		job    string
 		day    loyalty.Date
@@ -79,7 +79,7 @@ func TestScheduledEventSamples(t *testing.T) {
 }
 
 func TestHandlerRunsTheJob(t *testing.T) {
-	e := newEnv(t, jobs.Config{})
+	e := newMemEnv(t, jobs.Config{})
 	raw, err := os.ReadFile(filepath.Join("..", "..", "events", "scheduled", "expire-points.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -108,7 +108,7 @@ func TestHandlerRunsTheJob(t *testing.T) {
 // puts <aws.scheduler.attempt-number> inside one) or a number; it is read,
 // anything else in its place is refused.
 func TestDetailAttempt(t *testing.T) {
-	e := newEnv(t, jobs.Config{})
+	e := newMemEnv(t, jobs.Config{})
 	at := time.Date(2026, 3, 10, 8, 0, 0, 0, time.UTC)
 	for _, c := range []struct {
 		detail string
@@ -139,7 +139,7 @@ func TestDetailAttempt(t *testing.T) {
 // lots valid for another year. Today itself, just after midnight in the
 // program's timezone, still runs.
 func TestFutureDayIsRefused(t *testing.T) {
-	e := newEnv(t, jobs.Config{})
+	e := newMemEnv(t, jobs.Config{})
 	ctx := context.Background()
 	bought := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
 	e.accrue(t, "m-future", "p1", 12000, bought)

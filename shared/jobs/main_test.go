@@ -8,20 +8,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/loyalty-functions/loyalty/events/domain"
 	"github.com/loyalty-functions/loyalty/shared/dynamo"
 	"github.com/loyalty-functions/loyalty/shared/dynamo/dynamotest"
-	"github.com/loyalty-functions/loyalty/shared/dynamolocal"
 	"github.com/loyalty-functions/loyalty/shared/jobs"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
 )
 
-var db *dynamodb.Client
+// local is DynamoDB Local, started by the first test on the table (newEnv).
+var local dynamotest.Lazy
 
 func TestMain(m *testing.M) {
-	os.Exit(dynamotest.RunTests(m, func(s *dynamolocal.Server) { db = s.Client() }))
+	os.Exit(local.Run(m))
 }
 
 // clock is a settable clock.
@@ -88,8 +86,8 @@ func testProgram(tb testing.TB) *loyalty.Program {
 
 type env struct {
 	table  string
-	store  *dynamo.Store // what the test reads and writes with
-	jobs   *jobs.Jobs    // runs on its own store, so its consumption is its own
+	store  envStore   // what the test reads and writes with (mem_test.go)
+	jobs   *jobs.Jobs // runs on its own store, so its consumption is its own
 	jstore *dynamo.Store
 	svc    *loyalty.Service
 	clock  *clock
@@ -98,6 +96,7 @@ type env struct {
 
 func newEnv(tb testing.TB, cfg jobs.Config) *env {
 	tb.Helper()
+	db := local.Client(tb)
 	name := dynamotest.NewTable(tb, db, "jobs-test")
 	e := &env{table: name, store: dynamo.New(db, name), clock: &clock{now: time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)}, sink: &sink{}}
 	prog := testProgram(tb)

@@ -37,7 +37,7 @@ func (j *Jobs) SendReminders(ctx context.Context, req Request) (*Report, error) 
 	lookback := days(req.Day.AddDays(-j.Config.LookbackDays), req.Day)
 
 	if n := pol.PointsExpiringDays; n > 0 {
-		handle := func(ctx context.Context, stop time.Time, hits []loyalty.IndexHit) error {
+		handle := func(ctx context.Context, stop time.Time, hits []loyalty.DueItem) error {
 			return j.pointsExpiring(ctx, rep, req.Day, hits)
 		}
 		for _, run := range lookback {
@@ -47,14 +47,14 @@ func (j *Jobs) SendReminders(ctx context.Context, req Request) (*Report, error) 
 			}
 			for _, shard := range shards {
 				scopes = append(scopes, scope{name: fmt.Sprintf("expiring/%s/%02d", lastDay, shard), handle: handle,
-					page: func(ctx context.Context, cursor string) ([]loyalty.IndexHit, string, error) {
+					page: func(ctx context.Context, cursor string) ([]loyalty.DueItem, string, error) {
 						return j.Store.DueAccounts(ctx, lastDay.AddDays(1), shard, cursor, j.Config.PageSize)
 					}})
 			}
 		}
 	}
 	if n := pol.RewardExpiringDays; n > 0 {
-		handle := func(ctx context.Context, stop time.Time, hits []loyalty.IndexHit) error {
+		handle := func(ctx context.Context, stop time.Time, hits []loyalty.DueItem) error {
 			return j.rewardsEnding(ctx, stop, rep, req.Day, hits)
 		}
 		for _, run := range lookback {
@@ -64,7 +64,7 @@ func (j *Jobs) SendReminders(ctx context.Context, req Request) (*Report, error) 
 			}
 			for _, shard := range shards {
 				scopes = append(scopes, scope{name: fmt.Sprintf("reward/%s/%02d", lastDay, shard), handle: handle,
-					page: func(ctx context.Context, cursor string) ([]loyalty.IndexHit, string, error) {
+					page: func(ctx context.Context, cursor string) ([]loyalty.DueItem, string, error) {
 						return j.Store.RewardsEnding(ctx, lastDay, shard, cursor, j.Config.PageSize)
 					}})
 			}
@@ -76,7 +76,7 @@ func (j *Jobs) SendReminders(ctx context.Context, req Request) (*Report, error) 
 			catalogErr  error
 			catalogOnce sync.Once
 		)
-		handle := func(ctx context.Context, stop time.Time, hits []loyalty.IndexHit) error {
+		handle := func(ctx context.Context, stop time.Time, hits []loyalty.DueItem) error {
 			catalogOnce.Do(func() {
 				all, err := j.Store.Rewards(ctx)
 				for _, r := range all {
@@ -97,7 +97,7 @@ func (j *Jobs) SendReminders(ctx context.Context, req Request) (*Report, error) 
 		for _, week := range sortedKeys(weeks) {
 			for _, shard := range shards {
 				scopes = append(scopes, scope{name: fmt.Sprintf("affordable/%s/%02d", week, shard), handle: handle,
-					page: func(ctx context.Context, cursor string) ([]loyalty.IndexHit, string, error) {
+					page: func(ctx context.Context, cursor string) ([]loyalty.DueItem, string, error) {
 						return j.Store.ActiveInWeek(ctx, week, shard, cursor, j.Config.PageSize)
 					}})
 			}
@@ -107,7 +107,7 @@ func (j *Jobs) SendReminders(ctx context.Context, req Request) (*Report, error) 
 }
 
 // accountsOf reads the accounts of a page's members in batches.
-func (j *Jobs) accountsOf(ctx context.Context, rep *Report, hits []loyalty.IndexHit) ([]loyalty.MemberID, map[loyalty.MemberID]loyalty.Account, error) {
+func (j *Jobs) accountsOf(ctx context.Context, rep *Report, hits []loyalty.DueItem) ([]loyalty.MemberID, map[loyalty.MemberID]loyalty.Account, error) {
 	ids := make([]loyalty.MemberID, len(hits))
 	for i, h := range hits {
 		ids[i] = h.MemberID
@@ -120,7 +120,7 @@ func (j *Jobs) accountsOf(ctx context.Context, rep *Report, hits []loyalty.Index
 	return ids, accounts, nil
 }
 
-func (j *Jobs) pointsExpiring(ctx context.Context, rep *Report, today loyalty.Date, hits []loyalty.IndexHit) error {
+func (j *Jobs) pointsExpiring(ctx context.Context, rep *Report, today loyalty.Date, hits []loyalty.DueItem) error {
 	_, accounts, err := j.accountsOf(ctx, rep, hits)
 	if err != nil {
 		return err
@@ -136,14 +136,14 @@ func (j *Jobs) pointsExpiring(ctx context.Context, rep *Report, today loyalty.Da
 		if left > j.Service.Program.EngagementRules().Reminders.PointsExpiringDays {
 			continue // the index lags a change that moved the oldest lot
 		}
-		ns = append(ns, loyalty.NewNotification(j.Service.Program, a.MemberID, loyalty.NotePointsExpiring, string(lot.Expires),
+		ns = append(ns, j.titled(ctx, loyalty.NewNotification(j.Service.Program, a.MemberID, loyalty.NotePointsExpiring, string(lot.Expires),
 			fmt.Sprintf("%d points expire on %s", lot.Points, lot.Expires),
-			map[string]any{"points": int64(lot.Points), "expires": string(lot.Expires), "daysLeft": left}, j.Service.Clock.Now()))
+			map[string]any{"points": int64(lot.Points), "expires": string(lot.Expires), "daysLeft": left}, j.Service.Clock.Now())))
 	}
 	return j.notify(ctx, rep, ns)
 }
 
-func (j *Jobs) rewardsEnding(ctx context.Context, stop time.Time, rep *Report, today loyalty.Date, hits []loyalty.IndexHit) error {
+func (j *Jobs) rewardsEnding(ctx context.Context, stop time.Time, rep *Report, today loyalty.Date, hits []loyalty.DueItem) error {
 	ns := make([]*loyalty.Notification, len(hits))
 	err := j.each(ctx, stop, rep, len(hits), func(ctx context.Context, i int) error {
 		h := hits[i]
@@ -162,6 +162,7 @@ func (j *Jobs) rewardsEnding(ctx context.Context, stop time.Time, rep *Report, t
 			fmt.Sprintf("Your %s is valid until %s", red.RewardName, red.ValidUntil),
 			map[string]any{"redemptionId": red.ID, "rewardId": red.RewardID, "rewardName": red.RewardName,
 				"validUntil": string(red.ValidUntil), "daysLeft": loyalty.DaysBetween(today, red.ValidUntil)}, j.Service.Clock.Now())
+		n = j.titled(ctx, n)
 		ns[i] = &n
 		return nil
 	})
@@ -173,7 +174,7 @@ func (j *Jobs) rewardsEnding(ctx context.Context, stop time.Time, rep *Report, t
 
 // affordable tells members whose balance now covers rewards it did not
 // cover when the job last looked, then remembers the balance it saw.
-func (j *Jobs) affordable(ctx context.Context, stop time.Time, rep *Report, today loyalty.Date, hits []loyalty.IndexHit, catalog []loyalty.Reward) error {
+func (j *Jobs) affordable(ctx context.Context, stop time.Time, rep *Report, today loyalty.Date, hits []loyalty.DueItem, catalog []loyalty.Reward) error {
 	ids, accounts, err := j.accountsOf(ctx, rep, hits)
 	if err != nil {
 		return err
@@ -205,9 +206,9 @@ func (j *Jobs) affordable(ctx context.Context, stop time.Time, rep *Report, toda
 		if len(newly) == 0 {
 			continue
 		}
-		ns = append(ns, loyalty.NewNotification(j.Service.Program, id, loyalty.NoteRewardAffordable, string(today),
+		ns = append(ns, j.titled(ctx, loyalty.NewNotification(j.Service.Program, id, loyalty.NoteRewardAffordable, string(today),
 			fmt.Sprintf("You can now afford %s", top.Name),
-			map[string]any{"balance": int64(a.Balance), "rewards": newly}, j.Service.Clock.Now()))
+			map[string]any{"balance": int64(a.Balance), "rewards": newly}, j.Service.Clock.Now())))
 	}
 	if err := j.notify(ctx, rep, ns); err != nil {
 		return err

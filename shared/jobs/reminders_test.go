@@ -19,7 +19,7 @@ func putReward(tb testing.TB, e *env, id string, cost loyalty.Points, validDays 
 
 // Each reminder goes out once per occasion, however often the job runs.
 func TestRemindersOncePerOccasion(t *testing.T) {
-	e := newEnv(t, jobs.Config{})
+	e := newMemEnv(t, jobs.Config{})
 	ctx := context.Background()
 	putReward(t, e, "coffee", 10, 3)
 	putReward(t, e, "cake", 20, 30)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/loyalty-functions/loyalty/shared/emf"
+	"github.com/loyalty-functions/loyalty/shared/locale"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
 	"github.com/loyalty-functions/loyalty/shared/spec/schedules"
 )
@@ -39,16 +40,18 @@ type Store interface {
 	loyalty.Inbox
 	loyalty.SnapshotStore
 	// DueAccounts pages through one day and shard of the due index.
-	DueAccounts(ctx context.Context, day loyalty.Date, shard int, cursor string, limit int) ([]loyalty.IndexHit, string, error)
+	DueAccounts(ctx context.Context, day loyalty.Date, shard int, cursor string, limit int) ([]loyalty.DueItem, string, error)
 	// RewardsEnding pages through the issued rewards whose last day is day.
-	RewardsEnding(ctx context.Context, day loyalty.Date, shard int, cursor string, limit int) ([]loyalty.IndexHit, string, error)
+	RewardsEnding(ctx context.Context, day loyalty.Date, shard int, cursor string, limit int) ([]loyalty.DueItem, string, error)
 	// ActiveInWeek pages through the members last active in an ISO week.
-	ActiveInWeek(ctx context.Context, week string, shard int, cursor string, limit int) ([]loyalty.IndexHit, string, error)
+	ActiveInWeek(ctx context.Context, week string, shard int, cursor string, limit int) ([]loyalty.DueItem, string, error)
 	// ReviewAccounts pages through the members whose tier cycle ends on day.
-	ReviewAccounts(ctx context.Context, day loyalty.Date, shard int, cursor string, limit int) ([]loyalty.IndexHit, string, error)
+	ReviewAccounts(ctx context.Context, day loyalty.Date, shard int, cursor string, limit int) ([]loyalty.DueItem, string, error)
 	Checkpoints(ctx context.Context, job string, run loyalty.Date) (map[string]loyalty.Checkpoint, error)
 	SaveCheckpoint(ctx context.Context, job string, run loyalty.Date, cp loyalty.Checkpoint) error
 	Accounts(ctx context.Context, ids []loyalty.MemberID) (map[loyalty.MemberID]loyalty.Account, error)
+	// PreferredLocale is the language the member chose (titles.go).
+	PreferredLocale(ctx context.Context, member loyalty.MemberID) (string, error)
 	Ledger(ctx context.Context, id loyalty.MemberID) ([]loyalty.Entry, error)
 	Rewards(ctx context.Context) ([]loyalty.Reward, error)
 	MemberClass(ctx context.Context, id loyalty.MemberID) (loyalty.MemberClass, bool, error)
@@ -56,7 +59,7 @@ type Store interface {
 	AffordSeen(ctx context.Context, ids []loyalty.MemberID) (map[loyalty.MemberID]loyalty.Points, error)
 	// Unpublished pages through the notifications made on day (UTC) whose
 	// event is not published yet: the outbox.
-	Unpublished(ctx context.Context, day loyalty.Date, shard int, cursor string, limit int) ([]loyalty.IndexHit, string, error)
+	Unpublished(ctx context.Context, day loyalty.Date, shard int, cursor string, limit int) ([]loyalty.DueItem, string, error)
 	Notification(ctx context.Context, member loyalty.MemberID, id string) (loyalty.Notification, error)
 	PutAffordSeen(ctx context.Context, id loyalty.MemberID, balance loyalty.Points, day loyalty.Date) error
 }
@@ -111,6 +114,9 @@ type Jobs struct {
 	Metrics *emf.Writer
 
 	sem chan struct{} // bounds the members worked on at once, across pages
+
+	textsOnce sync.Once // the program's texts for stored titles (titles.go)
+	catalog   *locale.Catalog
 }
 
 // New wires the jobs on a store, the program and the event publisher.
@@ -166,11 +172,11 @@ func (r *Report) add(f func(r *Report)) {
 type scope struct {
 	name   string
 	always bool // walked on every run: no checkpoint
-	page   func(ctx context.Context, cursor string) ([]loyalty.IndexHit, string, error)
+	page   func(ctx context.Context, cursor string) ([]loyalty.DueItem, string, error)
 	handle pageFunc
 }
 
-type pageFunc func(ctx context.Context, stop time.Time, hits []loyalty.IndexHit) error
+type pageFunc func(ctx context.Context, stop time.Time, hits []loyalty.DueItem) error
 
 // errStopped says a run stopped before the deadline; the next run resumes.
 var errStopped = errors.New("stopped before the deadline")
@@ -341,7 +347,7 @@ func (j *Jobs) each(ctx context.Context, stop time.Time, rep *Report, n int, fn 
 // outboxScopes walk the outbox of the run's lookback days: notifications an
 // earlier run stored but whose event it could not publish.
 func (j *Jobs) outboxScopes(rep *Report, req Request) []scope {
-	handle := func(ctx context.Context, stop time.Time, hits []loyalty.IndexHit) error {
+	handle := func(ctx context.Context, stop time.Time, hits []loyalty.DueItem) error {
 		var pending []loyalty.Notification
 		for _, h := range hits {
 			n, err := j.Store.Notification(ctx, h.MemberID, h.NotificationID)
@@ -363,7 +369,7 @@ func (j *Jobs) outboxScopes(rep *Report, req Request) []scope {
 	for _, day := range days(req.Day.AddDays(-j.Config.LookbackDays-1), req.Day) {
 		for _, shard := range j.shardsOf(req) {
 			scopes = append(scopes, scope{name: fmt.Sprintf("outbox/%s/%02d", day, shard), handle: handle, always: true,
-				page: func(ctx context.Context, cursor string) ([]loyalty.IndexHit, string, error) {
+				page: func(ctx context.Context, cursor string) ([]loyalty.DueItem, string, error) {
 					return j.Store.Unpublished(ctx, day, shard, cursor, j.Config.PageSize)
 				}})
 		}

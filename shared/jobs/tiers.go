@@ -22,7 +22,7 @@ func (j *Jobs) ReviewTiers(ctx context.Context, req Request) (*Report, error) {
 	}
 	idx := j.Store
 	rep := &Report{Job: TierReview}
-	handle := func(ctx context.Context, stop time.Time, hits []loyalty.IndexHit) error {
+	handle := func(ctx context.Context, stop time.Time, hits []loyalty.DueItem) error {
 		var (
 			mu      sync.Mutex
 			changed []loyalty.Notification
@@ -45,6 +45,7 @@ func (j *Jobs) ReviewTiers(ctx context.Context, req Request) (*Report, error) {
 			n := loyalty.NewNotification(j.Service.Program, hits[i].MemberID, loyalty.NoteTierChanged, string(req.Day),
 				fmt.Sprintf("Your tier is now %s", res.Entry.Tier),
 				map[string]any{"from": from, "to": res.Entry.Tier, "reviewedOn": string(req.Day), "entryKey": res.Entry.Key}, res.Entry.At)
+			n = j.titled(ctx, n)
 			mu.Lock()
 			changed = append(changed, n)
 			mu.Unlock()
@@ -59,7 +60,7 @@ func (j *Jobs) ReviewTiers(ctx context.Context, req Request) (*Report, error) {
 	for _, day := range days(req.Day.AddDays(-j.Config.LookbackDays), req.Day) {
 		for _, shard := range j.shardsOf(req) {
 			scopes = append(scopes, scope{name: fmt.Sprintf("review/%s/%02d", day, shard), handle: handle,
-				page: func(ctx context.Context, cursor string) ([]loyalty.IndexHit, string, error) {
+				page: func(ctx context.Context, cursor string) ([]loyalty.DueItem, string, error) {
 					return idx.ReviewAccounts(ctx, day, shard, cursor, j.Config.PageSize)
 				}})
 		}

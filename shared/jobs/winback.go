@@ -39,7 +39,7 @@ func (j *Jobs) WinBack(ctx context.Context, req Request) (*Report, error) {
 	for _, b := range e.RecencyBoundaries() {
 		addDays(req.Day.AddDays(-b-span), req.Day.AddDays(-b))
 	}
-	handle := func(ctx context.Context, stop time.Time, hits []loyalty.IndexHit) error {
+	handle := func(ctx context.Context, stop time.Time, hits []loyalty.DueItem) error {
 		_, accounts, err := j.accountsOf(ctx, rep, hits)
 		if err != nil {
 			return err
@@ -79,7 +79,7 @@ func (j *Jobs) WinBack(ctx context.Context, req Request) (*Report, error) {
 	for _, week := range sortedKeys(weeks) {
 		for _, shard := range j.shardsOf(req) {
 			scopes = append(scopes, scope{name: fmt.Sprintf("active/%s/%02d", week, shard), handle: handle,
-				page: func(ctx context.Context, cursor string) ([]loyalty.IndexHit, string, error) {
+				page: func(ctx context.Context, cursor string) ([]loyalty.DueItem, string, error) {
 					return j.Store.ActiveInWeek(ctx, week, shard, cursor, j.Config.PageSize)
 				}})
 		}
@@ -116,10 +116,10 @@ func (j *Jobs) review(ctx context.Context, today loyalty.Date, a loyalty.Account
 	rec := prev
 	if class != prev.Class {
 		rec.Class, rec.Since, rec.Metrics, rec.ReviewedOn = class, today, m, today
-		o.notes = append(o.notes, loyalty.NewNotification(prog, a.MemberID, loyalty.NoteClassChanged, string(today),
+		o.notes = append(o.notes, j.titled(ctx, loyalty.NewNotification(prog, a.MemberID, loyalty.NoteClassChanged, string(today),
 			fmt.Sprintf("Your member status is now %s", strings.ReplaceAll(class, "_", " ")),
 			map[string]any{"from": prev.Class, "to": class, "recencyDays": m.RecencyDays, "purchases": m.Purchases,
-				"spendMinor": m.SpendMinor, "currency": prog.Currency}, now))
+				"spendMinor": m.SpendMinor, "currency": prog.Currency}, now)))
 	}
 	if e.Lapsed(m) {
 		res, err := j.Service.OfferWinBack(ctx, a.MemberID, m.LastActive)
@@ -127,10 +127,10 @@ func (j *Jobs) review(ctx context.Context, today loyalty.Date, a loyalty.Account
 			return outcome{}, err
 		}
 		rec.WinBackFor = m.LastActive
-		o.notes = append(o.notes, loyalty.NewNotification(prog, a.MemberID, loyalty.NoteWinBackOffered, string(m.LastActive),
+		o.notes = append(o.notes, j.titled(ctx, loyalty.NewNotification(prog, a.MemberID, loyalty.NoteWinBackOffered, string(m.LastActive),
 			fmt.Sprintf("We miss you: %d bonus points", res.Entry.Earned),
 			map[string]any{"points": int64(res.Entry.Earned), "reason": res.Entry.Reason, "lastActive": string(m.LastActive),
-				"entryKey": res.Entry.Key}, now))
+				"entryKey": res.Entry.Key}, now)))
 	}
 	if rec != prev {
 		rec.ReviewedOn = today

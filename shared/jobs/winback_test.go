@@ -14,7 +14,7 @@ import (
 // Members are classed by recency, frequency and spend; a lapsed member gets
 // the win-back bonus once per lapse, however often the job runs.
 func TestWinBackOncePerLapse(t *testing.T) {
-	e := newEnv(t, jobs.Config{})
+	e := newMemEnv(t, jobs.Config{})
 	ctx := context.Background()
 	monday := time.Date(2026, 3, 30, 4, 0, 0, 0, time.UTC)
 	today := day("2026-03-30")

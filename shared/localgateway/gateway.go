@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -57,8 +59,12 @@ type Route struct {
 	// It is ignored for the "$default" route.
 	Method string
 	// Path is "/v1/me/redemptions/{id}", "/admin/{proxy+}" or "$default".
-	Path     string
-	Auth     AuthType
+	Path string
+	Auth AuthType
+	// Scopes, on a JWT route, are its authorization scopes: a token must
+	// carry at least one of them in its scope claim (403 otherwise), as
+	// API Gateway checks them. None: any verified token passes.
+	Scopes   []string
 	Function Invoker
 }
 
@@ -300,6 +306,11 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, requestID string
 			g.logf("%s: JWT rejected: %v", requestID, err)
 			w.Header().Set("Www-Authenticate", `Bearer scope="" error="invalid_token" error_description="`+jwtErrorDescription(err)+`"`)
 			return writeMessage(w, http.StatusUnauthorized, "Unauthorized"), routeKey
+		}
+		if len(rt.scopes) > 0 && !slices.ContainsFunc(desc.Scopes, func(s string) bool { return slices.Contains(rt.scopes, s) }) {
+			g.logf("%s: JWT lacks every scope of the route %v (it has %v)", requestID, rt.scopes, desc.Scopes)
+			w.Header().Set("Www-Authenticate", `Bearer scope="`+strings.Join(rt.scopes, " ")+`" error="insufficient_scope" error_description="the token does not have the required scopes"`)
+			return writeMessage(w, http.StatusForbidden, "Forbidden"), routeKey
 		}
 		event.RequestContext.Authorizer = &authorizerDescription{JWT: desc}
 	case AuthIAM:

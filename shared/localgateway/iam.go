@@ -68,11 +68,17 @@ func (v IAMVerifier) Verify(r *http.Request, body []byte) (*events.APIGatewayV2H
 // X-Amz-Date and Authorization, and may rewrite r.URL.RawQuery into its
 // canonical order; add every header to be signed before calling it.
 func SignRequest(r *http.Request, body []byte, accessKeyID, secret, region string, now time.Time) error {
+	return SignRequestFor(r, body, accessKeyID, secret, region, IAMService, now)
+}
+
+// SignRequestFor is SignRequest for another service: DoorService for the
+// partner door's function URL.
+func SignRequestFor(r *http.Request, body []byte, accessKeyID, secret, region, service string, now time.Time) error {
 	if r.ContentLength > 0 && r.ContentLength != int64(len(body)) {
 		return fmt.Errorf("sign request: content length %d, but body has %d bytes", r.ContentLength, len(body))
 	}
 	creds := aws.Credentials{AccessKeyID: accessKeyID, SecretAccessKey: secret}
-	if err := v4.NewSigner().SignHTTP(r.Context(), creds, r, localiam.PayloadHash(body), IAMService, region, now); err != nil {
+	if err := v4.NewSigner().SignHTTP(r.Context(), creds, r, localiam.PayloadHash(body), service, region, now); err != nil {
 		return fmt.Errorf("sign request: %w", err)
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,7 +25,11 @@ type JWTVerifier struct {
 	Issuer string
 	// Audience must equal the token's aud (ID tokens) or client_id (access
 	// tokens), like the authorizer's audience list with one entry.
-	Audience  string
+	Audience string
+	// Audiences, when set, is the authorizer's whole audience list: a
+	// token whose aud (or, without aud, client_id) is any of them passes,
+	// as API Gateway matches it. Audience is then not needed.
+	Audiences []string
 	PublicKey *rsa.PublicKey
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -36,7 +41,7 @@ func (v JWTVerifier) check() error {
 		return errors.New("JWTVerifier.PublicKey is not set")
 	case v.Issuer == "":
 		return errors.New("JWTVerifier.Issuer is not set")
-	case v.Audience == "":
+	case v.Audience == "" && len(v.Audiences) == 0:
 		return errors.New("JWTVerifier.Audience is not set")
 	}
 	return nil
@@ -81,8 +86,8 @@ func (v JWTVerifier) Verify(authorization string) (*events.APIGatewayV2HTTPReque
 	if sub, ok := claims["sub"].(string); !ok || sub == "" {
 		return nil, fmt.Errorf("%w: sub must be a non-empty string", jwt.ErrTokenInvalidClaims)
 	}
-	if !audienceMatches(claims, v.Audience) {
-		return nil, fmt.Errorf("%w: neither aud nor client_id is %q", jwt.ErrTokenInvalidAudience, v.Audience)
+	if !v.audienceMatches(claims) {
+		return nil, fmt.Errorf("%w: neither aud nor client_id is one of %q", jwt.ErrTokenInvalidAudience, v.audiences())
 	}
 	desc := &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{}}
 	for name, value := range claims {
@@ -96,17 +101,28 @@ func (v JWTVerifier) Verify(authorization string) (*events.APIGatewayV2HTTPReque
 
 var errMissingToken = errors.New("no token in the Authorization header")
 
-func audienceMatches(claims jwt.MapClaims, want string) bool {
+func (v JWTVerifier) audiences() []string {
+	if len(v.Audiences) > 0 {
+		return v.Audiences
+	}
+	return []string{v.Audience}
+}
+
+// audienceMatches is API Gateway's audience check: an aud claim must name
+// one of the audiences; a token without aud (a Cognito access token) must
+// carry one of them as its client_id.
+func (v JWTVerifier) audienceMatches(claims jwt.MapClaims) bool {
+	want := v.audiences()
 	aud, err := claims.GetAudience()
 	if err == nil {
 		for _, a := range aud {
-			if a == want {
+			if slices.Contains(want, a) {
 				return true
 			}
 		}
 	}
 	clientID, _ := claims["client_id"].(string)
-	return len(aud) == 0 && clientID == want
+	return len(aud) == 0 && clientID != "" && slices.Contains(want, clientID)
 }
 
 // claimString renders a claim the way API Gateway does: strings as they

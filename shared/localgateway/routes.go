@@ -38,6 +38,7 @@ type route struct {
 	segments  []segment
 	isDefault bool
 	auth      AuthType
+	scopes    []string
 	fn        Invoker
 }
 
@@ -46,7 +47,7 @@ func compileRoute(rt Route) (*route, error) {
 		return nil, fmt.Errorf("route %q has no function", rt.Key())
 	}
 	if rt.Path == defaultRouteKey {
-		return &route{key: defaultRouteKey, isDefault: true, auth: rt.Auth, fn: rt.Function}, nil
+		return &route{key: defaultRouteKey, isDefault: true, auth: rt.Auth, scopes: rt.Scopes, fn: rt.Function}, nil
 	}
 	if !routeMethods[rt.Method] {
 		return nil, fmt.Errorf("route %q: method must be one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS, ANY", rt.Key())
@@ -55,7 +56,7 @@ func compileRoute(rt Route) (*route, error) {
 		return nil, fmt.Errorf("route %q: path must start with / or be $default", rt.Key())
 	}
 	parts := strings.Split(rt.Path[1:], "/")
-	compiled := &route{key: rt.Key(), method: rt.Method, auth: rt.Auth, fn: rt.Function}
+	compiled := &route{key: rt.Key(), method: rt.Method, auth: rt.Auth, scopes: rt.Scopes, fn: rt.Function}
 	names := map[string]bool{}
 	for i, part := range parts {
 		switch {

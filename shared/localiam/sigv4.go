@@ -3,6 +3,9 @@
 // the access key it names, as AWS does, and says which local principal made
 // it. The local gateway (IAM routes) and the local SQS (partner queues) use
 // it, so a local partner or ops tool proves who it is the way it will on AWS.
+// It also evaluates identity-based IAM policies (policy.go) and stands in
+// front of DynamoDB Local as IAM does (dynamodb.go), so a function's call is
+// allowed only when its role's policies allow every action it needs.
 //
 // It is a local stand-in: no function binary may import it.
 package localiam

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,8 +24,29 @@ type Invoker interface {
 // Job is a scheduled function.
 type Job struct {
 	Name     string // the job, as in jobs.ExpirePoints
-	Spec     string // five-field cron spec in the scheduler's timezone
+	Spec     string // five-field cron spec in the scheduler's timezone ("CRON_TZ=Europe/Berlin 5 0 * * *" for another); empty: only run when asked
 	Function Invoker
+	// Input, when set, is the schedule's target input as the template
+	// declares it: a run sends it byte for byte, with Scheduler's context
+	// attributes (<aws.scheduler.schedule-arn>, scheduled-time,
+	// execution-id, attempt-number) filled in, as EventBridge Scheduler
+	// does. Without it a run sends Payload's scheduled event.
+	Input string
+	// ScheduleARN fills <aws.scheduler.schedule-arn>.
+	ScheduleARN string
+}
+
+// SchedulerInput fills Scheduler's context attributes into a schedule's
+// target input, as EventBridge Scheduler does for each delivery: the
+// schedule's ARN, the scheduled time in UTC to the second, a new
+// execution id and the attempt number.
+func SchedulerInput(input, scheduleARN string, at time.Time, attempt int) []byte {
+	return []byte(strings.NewReplacer(
+		"<aws.scheduler.schedule-arn>", scheduleARN,
+		"<aws.scheduler.scheduled-time>", at.UTC().Truncate(time.Second).Format(time.RFC3339),
+		"<aws.scheduler.execution-id>", newID(),
+		"<aws.scheduler.attempt-number>", strconv.Itoa(attempt),
+	).Replace(input))
 }
 
 // Scheduler invokes jobs on their schedules with the payload EventBridge
@@ -48,6 +71,10 @@ func NewScheduler(list []Job, loc *time.Location, logf func(format string, args 
 	}
 	s := &Scheduler{jobs: map[string]Job{}, list: list, loc: loc, logf: logf}
 	for _, j := range list {
+		if j.Spec == "" {
+			s.jobs[j.Name] = j
+			continue
+		}
 		if _, err := cron.ParseStandard(j.Spec); err != nil {
 			return nil, fmt.Errorf("localsched: schedule of %s: %w", j.Name, err)
 		}
@@ -93,8 +120,11 @@ func (s *Scheduler) Run(ctx context.Context, name string, at time.Time, detail j
 	if !ok {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownJob, name)
 	}
-	payload, err := Payload(name, at, detail)
-	if err != nil {
+	var payload []byte
+	var err error
+	if j.Input != "" && detail == (jobs.Detail{}) {
+		payload = SchedulerInput(j.Input, j.ScheduleARN, at, 1)
+	} else if payload, err = Payload(name, at, detail); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -118,6 +148,9 @@ func (s *Scheduler) Start() {
 	defer s.cronMu.Unlock()
 	s.cron = cron.New(cron.WithLocation(s.loc))
 	for _, j := range s.list {
+		if j.Spec == "" {
+			continue
+		}
 		s.cron.AddFunc(j.Spec, func() {
 			s.Run(context.Background(), j.Name, time.Now(), jobs.Detail{})
 		})
@@ -170,6 +203,9 @@ func (s *Scheduler) runBetween(ctx context.Context, from, to time.Time) {
 	}
 	var runs []run
 	for _, j := range s.list {
+		if j.Spec == "" {
+			continue
+		}
 		sched, _ := cron.ParseStandard(j.Spec)
 		for at := sched.Next(from.Add(-time.Second)); at.Before(to); at = sched.Next(at) {
 			runs = append(runs, run{at, j.Name})

@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -22,7 +24,18 @@ type Server struct {
 	sink  *Sink
 	sched atomic.Pointer[Scheduler]
 	srv   *http.Server
+	auth  atomic.Pointer[PutAuthorizer]
 }
+
+// PutAuthorizer decides a PutEvents call before any entry is taken: r and
+// body are the signed request, buses the ARNs of the event buses its
+// entries name. A non-nil error is EventBridge's AccessDeniedException
+// with its text.
+type PutAuthorizer func(r *http.Request, body []byte, buses []string) error
+
+// Authorize makes every PutEvents call pass a; without one every call is
+// taken (the scheduler's own tests).
+func (s *Server) Authorize(a PutAuthorizer) { s.auth.Store(&a) }
 
 // Serve listens on addr (a loopback address; port 0 picks one). sched may
 // be nil and attached later (Attach): the functions need the server's URL
@@ -89,6 +102,25 @@ func (s *Server) putEvents(w http.ResponseWriter, r *http.Request) {
 	if err != nil || json.Unmarshal(body, &in) != nil || len(in.Entries) == 0 || len(in.Entries) > 10 {
 		writeJSON(w, http.StatusBadRequest, ct, awsError{"ValidationException", "Entries must hold 1 to 10 entries"})
 		return
+	}
+	if a := s.auth.Load(); a != nil {
+		var buses []string
+		for _, e := range in.Entries {
+			bus := e.EventBusName
+			if bus == "" {
+				bus = "default"
+			}
+			if !strings.HasPrefix(bus, "arn:") {
+				bus = "arn:aws:events:" + localRegion + ":" + localAccount + ":event-bus/" + bus
+			}
+			if !slices.Contains(buses, bus) {
+				buses = append(buses, bus)
+			}
+		}
+		if err := (*a)(r, body, buses); err != nil {
+			writeJSON(w, http.StatusBadRequest, ct, awsError{"AccessDeniedException", err.Error()})
+			return
+		}
 	}
 	type result struct {
 		EventID      string `json:"EventId,omitempty"`

@@ -7,7 +7,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/loyalty-functions/loyalty/shared/eventbus"
 	"github.com/loyalty-functions/loyalty/shared/jobs"
 	"github.com/loyalty-functions/loyalty/shared/localsched"
 )
@@ -52,8 +51,8 @@ type localJobs struct {
 // startJobs starts the local event bus, which appends what the functions
 // publish to eventsFile (kept across restarts with a data folder), and the
 // job control API.
-func (st *Stack) startJobs(ctx context.Context, eventsFile string, env map[string]string, opts Options) error {
-	sink, err := localsched.NewSink(eventsFile, EventBusName, opts.Logf)
+func (st *Stack) startJobs(ctx context.Context, eventsFile string, opts Options) error {
+	sink, err := localsched.NewSink(eventsFile, st.plan.busName, opts.Logf)
 	if err != nil {
 		return fmt.Errorf("localstack: event sink: %w", err)
 	}
@@ -65,28 +64,24 @@ func (st *Stack) startJobs(ctx context.Context, eventsFile string, env map[strin
 		return err
 	}
 	st.jobs = &localJobs{sink: sink, srv: srv}
+	srv.Authorize(st.eventsAuthorizer())
 	return nil
-}
-
-// env is the job functions' environment: the functions' own and the
-// local event bus.
-func (j *localJobs) env(base map[string]string) map[string]string {
-	env := map[string]string{"EVENT_BUS_NAME": EventBusName, eventbus.EndpointEnv: j.srv.URL}
-	for k, v := range base {
-		env[k] = v
-	}
-	return env
 }
 
 // scheduleJobs puts the started job functions on the local scheduler and,
 // when asked, on their schedules.
 func (st *Stack) scheduleJobs(opts Options) error {
-	invokers := map[string]localsched.Invoker{}
-	for _, sc := range jobs.Schedules { // every scheduled job has a function of its name
-		invokers[sc.Job] = st.funcs[sc.Job]
+	var list []localsched.Job
+	for _, sc := range st.plan.schedules { // the template's schedules
+		spec := sc.cron
+		if spec != "" {
+			spec = "CRON_TZ=" + sc.loc.String() + " " + spec
+		}
+		list = append(list, localsched.Job{Name: sc.function, Spec: spec, Function: st.funcs[sc.function],
+			Input: sc.schedule.Target.Input, ScheduleARN: sc.schedule.ARN})
 	}
 	var err error
-	st.jobs.sched, err = localsched.NewScheduler(localsched.JobsFromSchedules(invokers), st.Program.Location(), opts.Logf)
+	st.jobs.sched, err = localsched.NewScheduler(list, st.Program.Location(), opts.Logf)
 	if err != nil {
 		return err
 	}
@@ -144,4 +139,39 @@ func (st *Stack) RunJob(ctx context.Context, name, day string) ([]byte, error) {
 		return nil, errors.New("localstack: no jobs running")
 	}
 	return st.jobs.sched.Run(ctx, name, time.Now(), jobs.Detail{Day: day})
+}
+
+// Schedule is a schedule of the template as the local stack runs it.
+type Schedule struct {
+	Job        string // the target function
+	Expression string // ScheduleExpression, "cron(5 0,1,2 * * ? *)"
+	Timezone   string // ScheduleExpressionTimezone
+	// Spec is what the local scheduler runs ("CRON_TZ=Europe/Berlin 5 0,1,2 * * *"); empty
+	// when the expression cannot run locally (it was listed at start).
+	Spec  string
+	Input string // the target input, context attributes unfilled
+	ARN   string // <aws.scheduler.schedule-arn>
+}
+
+// Schedules are the template's schedules the stack runs, in template order.
+func (st *Stack) Schedules() []Schedule {
+	var out []Schedule
+	for _, sc := range st.plan.schedules {
+		s := Schedule{Job: sc.function, Expression: sc.schedule.ScheduleExpression, Timezone: sc.loc.String(),
+			Input: sc.schedule.Target.Input, ARN: sc.schedule.ARN}
+		if sc.cron != "" {
+			s.Spec = "CRON_TZ=" + sc.loc.String() + " " + sc.cron
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// RunScheduled runs a job as its schedule does at at: the template's input,
+// byte for byte, with Scheduler's context attributes filled in.
+func (st *Stack) RunScheduled(ctx context.Context, name string, at time.Time) ([]byte, error) {
+	if st.jobs == nil || st.jobs.sched == nil {
+		return nil, errors.New("localstack: no jobs running")
+	}
+	return st.jobs.sched.Run(ctx, name, at, jobs.Detail{})
 }

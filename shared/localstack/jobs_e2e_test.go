@@ -19,7 +19,7 @@ func TestJobsEndToEnd(t *testing.T) {
 	member := loyalty.MemberID("e2e-expiry")
 	created := time.Date(2025, 3, 5, 10, 0, 0, 0, time.UTC)
 	a := loyalty.NewAccount(member, created)
-	a.Balance, a.Lifetime, a.TierRoom = 30, 30, loyalty.NoRoom
+	a.Balance, a.Lifetime = 30, 30
 	a.Lots, a.DueOn = []loyalty.Lot{{Expires: "2026-03-31", Points: 30}}, "2026-04-01"
 	entry := loyalty.Entry{MemberID: member, Key: "p:seed:e2e", Kind: loyalty.KindAccrual, Delta: 30, Earned: 30, At: created,
 		Lots: []loyalty.Lot{{Expires: "2026-03-31", Points: 30}}, Actor: "seed"}

@@ -7,13 +7,18 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/loyalty-functions/loyalty/shared/localiam"
+	"github.com/loyalty-functions/loyalty/shared/loyalty"
 	"github.com/loyalty-functions/loyalty/shared/runtimeapi"
 	"github.com/loyalty-functions/loyalty/shared/spec/partnerqueue"
 	"github.com/loyalty-functions/loyalty/shared/sqslocal"
@@ -65,6 +70,7 @@ type partnerQueues struct {
 type queuePolicy struct {
 	verifier localiam.Verifier
 	own      map[string]string // partner principal name -> its queue name
+	iam      *localIAM         // decides the calls of the functions' roles
 }
 
 // partnerActions are what a partner's principal may call on its own queue:
@@ -80,6 +86,15 @@ func (p queuePolicy) authorize(r *http.Request, body []byte, action, queue strin
 	if who.Name == "ops" {
 		return nil
 	}
+	if strings.HasPrefix(who.Name, "function:") {
+		// A batch call is authorized as the action of its entries.
+		iamAction := map[string]string{"DeleteMessageBatch": "DeleteMessage", "SendMessageBatch": "SendMessage",
+			"ChangeMessageVisibilityBatch": "ChangeMessageVisibility"}[action]
+		if iamAction == "" {
+			iamAction = action
+		}
+		return p.iam.authorize(who, localiam.Request{Action: "sqs:" + iamAction, Resource: "arn:aws:sqs:" + sqslocal.Region + ":" + sqslocal.AccountID + ":" + queue})
+	}
 	if own, ok := p.own[who.Name]; ok && own == queue && slices.Contains(partnerActions, action) {
 		return nil
 	}
@@ -87,20 +102,30 @@ func (p queuePolicy) authorize(r *http.Request, body []byte, action, queue strin
 	return fmt.Errorf("User: %s is not authorized to perform: sqs:%s on resource: %s", who.Name, action, "arn:aws:sqs:"+sqslocal.Region+":"+sqslocal.AccountID+":"+queue)
 }
 
-// startPartnerQueues starts goaws on 127.0.0.1 with a queue per partner of
-// the program (redrive to its DLQ after 5 receives, visibility 30 s), every
-// call checked against the local principals, and polls each queue into
-// ingest in batches of 10, two batches at a time, deleting only what
-// succeeded.
-func startPartnerQueues(ctx context.Context, addr string, partnerIDs []string, ingest *runtimeapi.Function, logf func(string, ...any)) (*partnerQueues, error) {
-	policy := queuePolicy{own: map[string]string{},
+// startPartnerQueues starts goaws on 127.0.0.1 with every queue an event
+// source mapping of the template reads, each with its DLQ, redrive count
+// and visibility timeout as the template sets them, every call checked
+// against the local principals; and polls each into its function as the
+// mapping says: batch size, maximum concurrency, the function's timeout,
+// and partial batch responses only when the mapping reports them.
+func startPartnerQueues(ctx context.Context, addr string, p *plan, iam *localIAM, program *loyalty.Program, funcs map[string]*runtimeapi.Function, logf func(string, ...any)) (*partnerQueues, error) {
+	policy := queuePolicy{own: map[string]string{}, iam: iam,
 		verifier: localiam.Verifier{Service: "sqs", Region: sqslocal.Region,
 			Principals: []localiam.Principal{{Name: "ops", AccessKeyID: OpsSQSAccessKey, SecretAccessKey: OpsSQSSecret}}}}
-	for _, id := range partnerIDs {
-		name := "partner:" + id
-		policy.own[name] = partnerqueue.Name(Stage, id)
+	partnerOf := map[string]string{} // queue name -> partner id
+	for _, pt := range program.Partners {
+		name := "partner:" + pt.ID
+		policy.own[name] = partnerqueue.Name(Stage, pt.ID)
+		partnerOf[partnerqueue.Name(Stage, pt.ID)] = pt.ID
 		policy.verifier.Principals = append(policy.verifier.Principals,
-			localiam.Principal{Name: name, AccessKeyID: PartnerAccessKey(id), SecretAccessKey: PartnerSecret(id)})
+			localiam.Principal{Name: name, AccessKeyID: PartnerAccessKey(pt.ID), SecretAccessKey: PartnerSecret(pt.ID)})
+	}
+	// The event source mappings poll with their function's role, as
+	// Lambda's pollers do.
+	for _, tq := range p.queues {
+		if fp := functionPrincipal(tq.function); !slices.ContainsFunc(policy.verifier.Principals, func(x localiam.Principal) bool { return x.Name == fp.Name }) {
+			policy.verifier.Principals = append(policy.verifier.Principals, fp)
+		}
 	}
 	srv, err := sqslocal.Start(ctx, sqslocal.WithAuthorizer(policy.authorize), sqslocal.WithAddr(addr))
 	if errors.Is(err, syscall.EADDRINUSE) {
@@ -110,40 +135,81 @@ func startPartnerQueues(ctx context.Context, addr string, partnerIDs []string, i
 		return nil, fmt.Errorf("localstack: start SQS: %w", err)
 	}
 	q := &partnerQueues{sqs: srv}
-	for _, id := range partnerIDs {
-		pq := PartnerQueue{PartnerID: id, AccessKeyID: PartnerAccessKey(id), SecretAccessKey: PartnerSecret(id)}
-		pq.URL, pq.DLQ, err = srv.CreateQueueWithDLQ(ctx, partnerqueue.Name(Stage, id), 5, 30*time.Second)
+	type polled struct {
+		pq      PartnerQueue
+		cfg     sqslocal.PollerConfig
+		fn      *runtimeapi.Function
+		partial bool
+		name    string
+	}
+	var pollers []polled
+	for _, tq := range p.queues {
+		name := tq.queue.Name
+		if tq.dlq == nil || tq.dlq.Name != name+"-dlq" {
+			srv.Stop(context.Background())
+			return nil, fmt.Errorf("localstack: queue %s: the embedded SQS makes <name>-dlq as its dead-letter queue; the template has %v", name, tq.dlq)
+		}
+		pq := PartnerQueue{PartnerID: partnerOf[name]}
+		if pq.PartnerID != "" {
+			pq.AccessKeyID, pq.SecretAccessKey = PartnerAccessKey(pq.PartnerID), PartnerSecret(pq.PartnerID)
+		} else {
+			logf("queue %s of the template belongs to no partner of the program: only the ops principal may use it", name)
+		}
+		visibility := time.Duration(*tq.queue.VisibilityTimeout) * time.Second
+		pq.URL, pq.DLQ, err = srv.CreateQueueWithDLQ(ctx, name, tq.maxReceive, visibility)
 		if err != nil {
 			srv.Stop(context.Background())
-			return nil, fmt.Errorf("localstack: create the queue of partner %s: %w", id, err)
+			return nil, fmt.Errorf("localstack: create queue %s: %w", name, err)
 		}
-		q.queues = append(q.queues, pq)
+		if pq.PartnerID != "" {
+			q.queues = append(q.queues, pq)
+		}
+		m := tq.mapping
+		conc := defaultMappingConcurrency
+		if m.ScalingConfig != nil && m.ScalingConfig.MaximumConcurrency > 0 {
+			conc = m.ScalingConfig.MaximumConcurrency
+		}
+		cfg := sqslocal.PollerConfig{QueueURL: pq.URL, QueueARN: srv.QueueARN(name), BatchSize: m.BatchSize, Concurrency: conc,
+			WaitTime: time.Second, Timeout: time.Duration(p.functions[tq.function].Timeout) * time.Second, Logf: logf}
+		cfg.BatchingWindow = time.Duration(m.MaximumBatchingWindowInSeconds) * time.Second
+		pollers = append(pollers, polled{pq: pq, cfg: cfg, fn: funcs[tq.function], name: tq.function, partial: slices.Contains(m.FunctionResponseTypes, "ReportBatchItemFailures")})
+	}
+	for _, pt := range program.Partners {
+		if !slices.ContainsFunc(q.queues, func(pq PartnerQueue) bool { return pq.PartnerID == pt.ID }) {
+			srv.Stop(context.Background())
+			return nil, fmt.Errorf("localstack: partner %s of the program has no queue mapping in the template", pt.ID)
+		}
 	}
 	pctx, cancel := context.WithCancel(context.Background())
 	q.stop = cancel
-	handler := func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-		payload, err := json.Marshal(ev)
-		if err != nil {
-			return events.SQSEventResponse{}, err
+	for _, pl := range pollers {
+		handler := func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+			payload, err := json.Marshal(ev)
+			if err != nil {
+				return events.SQSEventResponse{}, err
+			}
+			out, err := pl.fn.Invoke(ctx, payload)
+			if err != nil {
+				return events.SQSEventResponse{}, err
+			}
+			if !pl.partial {
+				// Without ReportBatchItemFailures Lambda reads no response:
+				// an invocation that succeeds deletes the whole batch.
+				return events.SQSEventResponse{}, nil
+			}
+			var resp events.SQSEventResponse
+			if err := json.Unmarshal(out, &resp); err != nil {
+				return events.SQSEventResponse{}, fmt.Errorf("%s answered %q: %w", pl.name, out, err)
+			}
+			return resp, nil
 		}
-		out, err := ingest.Invoke(ctx, payload)
-		if err != nil {
-			return events.SQSEventResponse{}, err
-		}
-		var resp events.SQSEventResponse
-		if err := json.Unmarshal(out, &resp); err != nil {
-			return events.SQSEventResponse{}, fmt.Errorf("ingest answered %q: %w", out, err)
-		}
-		return resp, nil
-	}
-	for _, pq := range q.queues {
 		q.done.Add(1)
 		go func() {
 			defer q.done.Done()
-			cfg := sqslocal.PollerConfig{QueueURL: pq.URL, QueueARN: srv.QueueARN(partnerqueue.Name(Stage, pq.PartnerID)), BatchSize: 10, Concurrency: 2,
-				WaitTime: time.Second, Timeout: 30 * time.Second, Logf: logf}
-			if err := sqslocal.Poll(pctx, srv.Client(), cfg, handler); err != nil {
-				logf("queue poller of partner %s stopped: %v", pq.PartnerID, err)
+			client := sqs.New(sqs.Options{Region: sqslocal.Region, BaseEndpoint: aws.String(srv.Endpoint),
+				Credentials: credentials.NewStaticCredentialsProvider(FunctionAccessKey(pl.name), FunctionSecret(pl.name), "")})
+			if err := sqslocal.Poll(pctx, client, pl.cfg, handler); err != nil {
+				logf("queue poller of %s stopped: %v", pl.cfg.QueueURL, err)
 			}
 		}()
 	}

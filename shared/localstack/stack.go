@@ -1,11 +1,14 @@
 // Package localstack runs the whole engine on one machine with the real
-// function binaries: DynamoDB Local with the table built from the shared
-// schema, the functions built for this machine and run through the local
-// Lambda Runtime API host, the local HTTP API that verifies development JWTs
-// and SigV4 like API Gateway does, and the embedded SQS with a queue per
-// partner, each polled into the ingest binary like its event source mapping
-// and open to that partner's own credentials only. Everything listens on
-// 127.0.0.1.
+// function binaries, as the cloud assembly the project's CDK app
+// synthesizes describes it (synth.go, template.go): DynamoDB Local with the
+// template's table, the functions built for this machine and run through
+// the local Lambda Runtime API host with their template environment and
+// timeout, the local HTTP API with the template's routes and JWT authorizer
+// (SigV4 for the IAM routes), the embedded SQS with the queues the event
+// source mappings read, polled into their function as the mappings say, and
+// the schedules with their template input. Each function signs with its own
+// role's credentials and every call it makes is evaluated against that
+// role's policies (iam.go). Everything listens on 127.0.0.1.
 //
 // With a data folder (Options.DataDir; loyaltyctl run uses .cache/local)
 // the table and the published events survive a restart and the seed goes
@@ -25,6 +28,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -44,20 +48,20 @@ import (
 	"github.com/loyalty-functions/loyalty/shared/config"
 	"github.com/loyalty-functions/loyalty/shared/dynamo"
 	"github.com/loyalty-functions/loyalty/shared/dynamolocal"
-	"github.com/loyalty-functions/loyalty/shared/httpapi"
-	"github.com/loyalty-functions/loyalty/shared/jobs"
+	"github.com/loyalty-functions/loyalty/shared/eventbus"
 	"github.com/loyalty-functions/loyalty/shared/localgateway"
 	"github.com/loyalty-functions/loyalty/shared/localstate"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
 	"github.com/loyalty-functions/loyalty/shared/runtimeapi"
-	specroutes "github.com/loyalty-functions/loyalty/shared/spec/routes"
 	"github.com/loyalty-functions/loyalty/shared/sqslocal"
 )
 
 // Development identities. They only ever exist on this machine.
 const (
-	TableName      = "loyalty-local"
-	Issuer         = "http://127.0.0.1/local-user-pool"
+	TableName = "loyalty-local"
+	// Issuer is the template's JWT issuer with the local user pool
+	// (UserPoolID); Audience is the local app client's id.
+	Issuer         = "https://cognito-idp." + Region + ".amazonaws.com/" + UserPoolID
 	Audience       = "loyalty-local-app"
 	AdminAccessKey = "LOCALADMINKEY"
 	AdminSecret    = "local-admin-secret"
@@ -85,11 +89,26 @@ type Options struct {
 	// default the port two after the HTTP API's (127.0.0.1:3002 beside
 	// 3000), or a free port when the HTTP API's port is 0.
 	SQSAddr string
+	// ProgramFile runs this program file instead of the repository's
+	// program.json, for the stack and its functions (the assembly is still
+	// synthesized from program.json): a test's program, such as one whose
+	// partners have senders for the partner door.
+	ProgramFile string
+	// DoorAddr is the partner door's function URL; default the port three
+	// after the HTTP API's (127.0.0.1:3003 beside 3000), or a free port
+	// when the HTTP API's port is 0.
+	DoorAddr string
 	// Logs receives the functions' JSON logs; default os.Stderr.
 	Logs io.Writer
 	// Jobs: the scheduled jobs and the local event bus (jobs.go).
 	Jobs JobOptions
-	Logf func(format string, args ...any)
+	// AssemblyDir runs this cloud assembly instead of the one synthesized
+	// from the repository (AssemblyDir): a test's edited copy.
+	AssemblyDir string
+	// IAMRecord, when set, collects the functions' calls (Stack.IAMCalls)
+	// across the stacks started with it.
+	IAMRecord *IAMRecord
+	Logf      func(format string, args ...any)
 }
 
 // Stack is a running local stack.
@@ -115,6 +134,17 @@ type Stack struct {
 	stateFile string
 	tempDir   string // events of a stack without DataDir
 	unlock    func() // releases DataDir
+	// AssemblyDir is the cloud assembly the stack runs (.cache/assembly/<hash>).
+	AssemblyDir      string
+	plan             *plan
+	issuer, audience string // of the template's JWT authorizer
+	iam              *localIAM
+	dynamoGate       *http.Server // IAM in front of DynamoDB Local, for the functions
+
+	// DoorURL is the partner door (door.go), http://127.0.0.1:PORT/; ""
+	// when the template has none.
+	DoorURL string
+	door    *http.Server
 }
 
 // RepoRoot finds the module root (the folder holding go.mod) from the
@@ -160,22 +190,6 @@ func (e *RunningError) Error() string {
 		e.PID, e.URL, e.StateFile, e.PID)
 }
 
-// apiFunctions serve the HTTP API and the partner queues; every other
-// function of the stack is a scheduled job.
-var apiFunctions = []string{"member-api", "admin-api", "ingest"}
-
-// functionNames are the functions the stack runs: the APIs, the ingest and
-// every scheduled job (each job has a function of its name), once each.
-func functionNames() []string {
-	names := slices.Clone(apiFunctions)
-	for _, sc := range jobs.Schedules {
-		if !slices.Contains(names, sc.Job) {
-			names = append(names, sc.Job)
-		}
-	}
-	return names
-}
-
 // Start brings the stack up; on any failure it tears down what it started.
 // It checks first what it can check at once (another stack on the state
 // file, the addresses, the data folder), then builds the functions while
@@ -196,6 +210,9 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	if opts.SQSAddr, err = nextAddr(opts.Addr, opts.SQSAddr, 2); err != nil {
 		return nil, err
 	}
+	if opts.DoorAddr, err = nextAddr(opts.Addr, opts.DoorAddr, 3); err != nil {
+		return nil, err
+	}
 	root := opts.RepoRoot
 	if root == "" {
 		if root, err = RepoRoot(); err != nil {
@@ -210,7 +227,11 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		}
 	}()
 
-	programBytes, err := os.ReadFile(filepath.Join(root, "program.json"))
+	programFile := filepath.Join(root, "program.json")
+	if opts.ProgramFile != "" {
+		programFile = opts.ProgramFile
+	}
+	programBytes, err := os.ReadFile(programFile)
 	if err != nil {
 		return st, fmt.Errorf("localstack: read program.json: %w", err)
 	}
@@ -231,6 +252,9 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	if err := checkFree(PartSQS, opts.SQSAddr); err != nil {
 		return st, err
 	}
+	if err := checkFree(PartDoor, opts.DoorAddr); err != nil {
+		return st, err
+	}
 	eventsFile, err := st.claimDataDir()
 	if err != nil {
 		return st, err
@@ -247,21 +271,61 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		st.DB = db
 		dbStarted <- err
 	}()
+	type synthResult struct {
+		dir    string
+		cached bool
+		err    error
+	}
+	synthDone := make(chan synthResult, 1)
+	go func() {
+		if opts.AssemblyDir != "" {
+			synthDone <- synthResult{opts.AssemblyDir, true, nil}
+			return
+		}
+		dir, cached, err := AssemblyDir(ctx, root, opts.Logf)
+		synthDone <- synthResult{dir, cached, err}
+	}()
 	opts.Logf("building the functions for %s/%s", runtime.GOOS, runtime.GOARCH)
 	began := time.Now()
-	bins, buildErr := BuildFunctions(ctx, root, filepath.Join(root, ".cache", "local-functions"), functionNames())
+	names, buildErr := functionDirs(root)
+	var bins map[string]string
+	if buildErr == nil {
+		bins, buildErr = BuildFunctions(ctx, root, filepath.Join(root, ".cache", "local-functions"), names)
+	}
 	if buildErr == nil {
 		opts.Logf("functions built (or up to date) in %s", time.Since(began).Round(time.Millisecond))
 	}
+	synthRes := <-synthDone
 	if dbErr := <-dbStarted; dbErr != nil {
 		return st, dbErr
 	}
 	if buildErr != nil {
 		return st, buildErr
 	}
+	if synthRes.err != nil {
+		return st, synthRes.err
+	}
+	if synthRes.cached {
+		opts.Logf("cloud assembly reused (infra and the program unchanged): %s", synthRes.dir)
+	}
+	sqsEndpoint := "http://" + opts.SQSAddr
+	p, err := loadPlan(synthRes.dir, func() string { return sqsEndpoint })
+	if err != nil {
+		return st, err
+	}
+	st.plan = p
+	st.AssemblyDir = synthRes.dir
+	if st.iam, err = newLocalIAM(p, opts.IAMRecord, opts.Logf); err != nil {
+		return st, err
+	}
+	for name := range p.functions {
+		if bins[name] == "" {
+			return st, fmt.Errorf("localstack: the template has function %s, functions/ has no %s/main.go", name, name)
+		}
+	}
 
 	client := st.DB.Client()
-	created, err := EnsureTable(ctx, client, TableName)
+	created, err := ensureTable(ctx, client, p.table)
 	if err != nil {
 		return st, err
 	}
@@ -279,24 +343,53 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		opts.Logf("kept table %s from %s (make reset starts clean)", TableName, opts.DataDir)
 	}
 
-	env := map[string]string{
-		"TABLE_NAME":        TableName,
-		"DYNAMODB_ENDPOINT": st.DB.Endpoint,
-		"STAGE":             Stage,
-		"LOG_LEVEL":         "info",
-		// The functions read the repository's program file, as a deployed
-		// one reads the copy beside its binary.
-		"PROGRAM_FILE": filepath.Join(root, "program.json"),
-	}
-	if err := st.startJobs(ctx, eventsFile, env, opts); err != nil {
+	if err := st.startJobs(ctx, eventsFile, opts); err != nil {
 		return st, err
 	}
+	// What the local stack adds to each function's environment from the
+	// template: the local endpoints its SDK clients use.
+	secret, err := codeSecretFile(filepath.Dir(eventsFile)) // codesecret.go
+	if err != nil {
+		return st, err
+	}
+	// The functions reach DynamoDB Local through the IAM gate (iam.go).
+	gateURL, err := st.startDynamoDBGate()
+	if err != nil {
+		return st, err
+	}
+	local := map[string]string{
+		"DYNAMODB_ENDPOINT":      gateURL,
+		eventbus.EndpointEnv:     st.jobs.srv.URL,
+		config.CodeSecretFileEnv: secret,
+	}
+	concurrency := map[string]int{}
+	for _, q := range p.queues {
+		if sc := q.mapping.ScalingConfig; sc != nil && sc.MaximumConcurrency > 0 {
+			concurrency[q.function] += sc.MaximumConcurrency
+		} else {
+			concurrency[q.function] += defaultMappingConcurrency
+		}
+	}
+	scheduled := map[string]bool{}
+	for _, sc := range p.schedules {
+		scheduled[sc.function] = true
+	}
 	var configs []runtimeapi.FunctionConfig
-	for _, name := range functionNames() {
-		cfg := runtimeapi.FunctionConfig{Name: name, Binary: bins[name], Env: env, Concurrency: 4, Timeout: 10 * time.Second,
-			Stdout: opts.Logs, Stderr: opts.Logs}
-		if !slices.Contains(apiFunctions, name) { // a scheduled job
-			cfg.Env, cfg.Concurrency, cfg.Timeout = st.jobs.env(env), 1, 5*time.Minute
+	for name, f := range p.functions {
+		env := p.functionEnv(name, root, local)
+		if _, ok := env["PROGRAM_FILE"]; ok && opts.ProgramFile != "" {
+			env["PROGRAM_FILE"] = opts.ProgramFile
+		}
+		env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = FunctionAccessKey(name), FunctionSecret(name)
+		cfg := runtimeapi.FunctionConfig{Name: name, Binary: bins[name], Env: env, Concurrency: 4,
+			Timeout: time.Duration(f.Timeout) * time.Second, Stdout: opts.Logs, Stderr: opts.Logs}
+		switch {
+		case f.ReservedConcurrentExecutions != nil:
+			cfg.Concurrency = max(1, *f.ReservedConcurrentExecutions)
+		case concurrency[name] > 0:
+			cfg.Concurrency = concurrency[name]
+		case scheduled[name]:
+			cfg.Concurrency = 1 // the local scheduler runs one job run at a time
 		}
 		configs = append(configs, cfg)
 	}
@@ -307,33 +400,45 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		return st, err
 	}
 
-	var partnerIDs []string
-	for _, p := range st.Program.Partners {
-		partnerIDs = append(partnerIDs, p.ID)
-	}
-	if st.queue, err = startPartnerQueues(ctx, opts.SQSAddr, partnerIDs, st.funcs["ingest"], opts.Logf); err != nil {
+	if st.queue, err = startPartnerQueues(ctx, opts.SQSAddr, p, st.iam, st.Program, st.funcs, opts.Logf); err != nil {
 		return st, err
 	}
 	st.SQSEndpoint, st.Partners = st.queue.sqs.Endpoint, st.queue.queues
+	if err := st.startDoor(ctx, opts.DoorAddr, opts.Logf); err != nil { // door.go
+		return st, err
+	}
 
 	if st.Key, err = localgateway.LoadOrCreateDevKey(DevKeyPath(root)); err != nil {
 		return st, err
 	}
 	var routes []localgateway.Route
-	for _, r := range httpapi.MemberRoutes {
-		routes = append(routes, localgateway.Route{Method: r.Method, Path: r.Path, Auth: localgateway.AuthJWT, Function: st.funcs["member-api"]})
+	for _, r := range p.routes {
+		rt := localgateway.Route{Method: r.method, Path: r.path, Function: st.funcs[r.function]}
+		switch r.auth {
+		case "JWT":
+			rt.Auth, rt.Scopes = localgateway.AuthJWT, r.scopes
+		case "AWS_IAM":
+			rt.Auth = localgateway.AuthIAM
+		}
+		routes = append(routes, rt)
 	}
-	for _, r := range httpapi.AdminRoutes {
-		routes = append(routes, localgateway.Route{Method: r.Method, Path: r.Path, Auth: localgateway.AuthIAM, Function: st.funcs["admin-api"]})
+	jwtCfg := localgateway.JWTVerifier{Issuer: Issuer, Audience: Audience, PublicKey: &st.Key.PublicKey}
+	if p.jwt != nil {
+		jwtCfg.Issuer, jwtCfg.Audiences = p.jwt.JwtConfiguration.Issuer, p.jwt.JwtConfiguration.Audience
+	}
+	st.issuer, st.audience = jwtCfg.Issuer, Audience
+	if len(jwtCfg.Audiences) > 0 {
+		st.audience = jwtCfg.Audiences[0]
 	}
 	st.gateway, err = localgateway.New(localgateway.Config{Addr: opts.Addr, Routes: routes,
-		JWT:      localgateway.JWTVerifier{Issuer: Issuer, Audience: Audience, PublicKey: &st.Key.PublicKey},
+		JWT:      jwtCfg,
 		IAM:      localgateway.IAMVerifier{AccessKeyID: AdminAccessKey, SecretAccessKey: AdminSecret, Region: Region},
-		Throttle: localgateway.Throttle{RatePerSecond: specroutes.ThrottleRatePerSecond, Burst: specroutes.ThrottleBurst},
+		Throttle: localgateway.Throttle{RatePerSecond: p.throttle.RateLimit, Burst: p.throttle.BurstLimit},
 		Logf:     opts.Logf})
 	if err != nil {
 		return st, err
 	}
+	p.writeNotes(opts.Logf)
 	addr, err := st.gateway.Start(ctx)
 	if errors.Is(err, syscall.EADDRINUSE) {
 		return st, &AddrInUseError{Part: PartHTTPAPI, Addr: opts.Addr}
@@ -359,8 +464,9 @@ func (st *Stack) State() localstate.State {
 			Credentials: localstate.Credentials{AccessKeyID: dynamolocal.AccessKeyID, SecretAccessKey: dynamolocal.SecretAccessKey}},
 		SQS:   localstate.SQS{Endpoint: st.SQSEndpoint, Credentials: localstate.Credentials{AccessKeyID: OpsSQSAccessKey, SecretAccessKey: OpsSQSSecret}},
 		Admin: localstate.Credentials{AccessKeyID: AdminAccessKey, SecretAccessKey: AdminSecret},
-		JWT:   localstate.JWT{Issuer: Issuer, Audience: Audience, KeyFile: DevKeyPath(st.repoRoot)},
+		JWT:   localstate.JWT{Issuer: st.issuer, Audience: st.audience, KeyFile: DevKeyPath(st.repoRoot)},
 	}
+	s.PartnerDoor = st.DoorURL
 	for _, p := range st.Partners {
 		s.Partners = append(s.Partners, localstate.Partner{ID: p.PartnerID, QueueURL: p.URL, DLQURL: p.DLQ,
 			Credentials: localstate.Credentials{AccessKeyID: p.AccessKeyID, SecretAccessKey: p.SecretAccessKey}})
@@ -490,7 +596,7 @@ func (st *Stack) startFunctions(ctx context.Context, configs []runtimeapi.Functi
 
 // Token issues a development ID token for member, valid for ttl.
 func (st *Stack) Token(member string, ttl time.Duration) (string, error) {
-	return localgateway.IssueDevToken(st.Key, Issuer, Audience, member, ttl, time.Now(), nil)
+	return localgateway.IssueDevToken(st.Key, st.issuer, st.audience, member, ttl, time.Now(), nil)
 }
 
 // Stop tears the stack down: gateway, functions, DynamoDB Local; it
@@ -507,8 +613,14 @@ func (st *Stack) Stop(ctx context.Context) error {
 	if st.queue != nil {
 		errs = append(errs, st.queue.Stop(ctx))
 	}
+	if st.door != nil {
+		errs = append(errs, st.door.Shutdown(ctx))
+	}
 	for _, f := range st.funcs {
 		errs = append(errs, f.Stop())
+	}
+	if st.dynamoGate != nil {
+		errs = append(errs, st.dynamoGate.Close())
 	}
 	if st.DB != nil {
 		errs = append(errs, st.DB.Stop())
@@ -605,4 +717,14 @@ func (st *Stack) Partner(id string) (PartnerQueue, bool) {
 func (st *Stack) PartnerSQSClient(id string) *sqs.Client {
 	return sqs.New(sqs.Options{Region: sqslocal.Region, BaseEndpoint: aws.String(st.SQSEndpoint),
 		Credentials: credentials.NewStaticCredentialsProvider(PartnerAccessKey(id), PartnerSecret(id), "")})
+}
+
+// FunctionTimeout is the timeout the stack runs a function with (the
+// template's); zero for a function it does not run.
+func (st *Stack) FunctionTimeout(name string) time.Duration {
+	f, ok := st.funcs[name]
+	if !ok {
+		return 0
+	}
+	return f.Timeout()
 }

@@ -50,6 +50,11 @@ type State struct {
 	DataDir string `json:"dataDir,omitempty"`
 	// EventsFile is the JSON Lines file of the events the functions published.
 	EventsFile string `json:"eventsFile"`
+
+	// PartnerDoor is the partner door's function URL, http://127.0.0.1:PORT/
+	// (partners sign for service lambda with their own key); empty when
+	// the template has none.
+	PartnerDoor string `json:"partnerDoorUrl,omitempty"`
 }
 
 // Credentials are a development access key and its secret.

@@ -61,7 +61,6 @@ type Account struct {
 	DueOn        Date              // the day the expiry job must look at this account; "" when nothing can expire
 	TierReviewOn Date              // the day the tier job reviews the tier ("" on the base tier)
 	Qualifying   map[string]Points // qualifying points by month "2026-11", for tiers
-	TierRoom     Points            // qualifying points that surely do not reach the next tier
 	Stamps       map[string]int    // stamp card id -> stamps on the current card
 	PromoUses    map[string]int    // promotion id -> times it applied (for per-member limits)
 	Earned       map[string]Points // points credited per source and period ("purchases/d2026-03-10"), for the caps (limits.go)

@@ -53,11 +53,14 @@ func planEarning(acct Account, prog *Program, p Purchase, earn Earning, now time
 	}
 	today := prog.Today(now)
 	for _, id := range earn.Promotions {
-		if a.PromoUses == nil {
-			a.PromoUses = map[string]int{}
+		pr, ok := prog.promotion(id)
+		if ok && pr.LimitPerMember > 0 { // uses count only where a limit reads them
+			if a.PromoUses == nil {
+				a.PromoUses = map[string]int{}
+			}
+			a.PromoUses[id]++
 		}
-		a.PromoUses[id]++
-		if pr, ok := prog.promotion(id); ok && pr.BudgetPoints > 0 {
+		if ok && pr.BudgetPoints > 0 {
 			// What the promotion gives, before any member cap: the budget
 			// errs on the side of paying less.
 			for _, r := range earn.Rules {
@@ -114,25 +117,6 @@ func issueCardReward(prog *Program, card StampCard, member MemberID, purchaseKey
 		red.ValidUntil = prog.Today(now).AddDays(reward.ValidDays)
 	}
 	return red, nil
-}
-
-// plainEarning reports whether a purchase can be credited without reading
-// the account: no stamp card and no limited promotion is involved, so the
-// outcome depends only on the tier (checked by the store's condition).
-func (prog *Program) plainEarning(p Purchase, earn Earning) bool {
-	if len(prog.StampCardsFor(p)) > 0 {
-		return false
-	}
-	// A member cap on purchases depends on what the account earned today.
-	if _, capped := prog.memberCaps(SourcePurchases); capped {
-		return false
-	}
-	for _, id := range earn.Promotions {
-		if pr, ok := prog.promotion(id); ok && (pr.LimitPerMember > 0 || pr.BudgetPoints > 0) {
-			return false
-		}
-	}
-	return true
 }
 
 // promotion returns the program's promotion id.

@@ -246,13 +246,13 @@ func DaysBetween(a, b Date) int {
 	return int(b.time().Sub(a.time()).Hours() / 24)
 }
 
-// WeekOf is the ISO 8601 week of a day, "2026-W03". The activity index
-// groups members by the week of their last activity.
+// WeekOf is the ISO 8601 week of a day, "2026-W03": the jobs find members
+// by the week of their last activity (ActiveInWeek).
 func WeekOf(d Date) string {
 	y, w := d.time().ISOWeek()
 	return fmt.Sprintf("%04d-W%02d", y, w)
 }
 
-// WeekOfTime is the ISO week of an instant in UTC, as the store files
-// accounts in the activity index.
+// WeekOfTime is the ISO week of an instant in UTC: the week a member's
+// activity at t counts in.
 func WeekOfTime(t time.Time) string { return WeekOf(DateOf(t, time.UTC)) }

@@ -18,6 +18,10 @@ const (
 	EventRewardAffordable = "reminder.reward_affordable.v1"
 	EventClassChanged     = "member.class_changed.v1"
 	EventWinBackOffered   = "winback.offered.v1"
+	EventRefereeBonus     = "referral.referee_bonus.v1"
+	EventReferrerBonus    = "referral.referrer_bonus.v1"
+	EventReferralClawback = "referral.clawed_back.v1"
+	EventFeedbackBonus    = "feedback.bonus.v1"
 )
 
 // DomainEvent is one fact published to the event bus. ID is derived from the

@@ -144,5 +144,10 @@ func (s *Service) GiveFeedback(ctx context.Context, r FeedbackRequest) (Purchase
 		fb = PurchaseFeedback{MemberID: r.MemberID, PurchaseID: purchase.Key, PurchaseRef: purchase.Ref, Rating: r.Rating,
 			Comment: r.Comment, At: res.Entry.At, Day: s.Program.Today(res.Entry.At), Bonus: res.Entry.Earned}
 	}
+	// A replay delivers too: it finishes what a run that failed after the
+	// credit began.
+	if err := s.tellFeedbackBonus(ctx, r, res); err != nil {
+		return PurchaseFeedback{}, Result{}, fmt.Errorf("feedback on %s by member %s: %w", purchase.Key, r.MemberID, err)
+	}
 	return fb, res, nil
 }

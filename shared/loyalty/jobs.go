@@ -14,8 +14,8 @@ const keyWinBack = "w:"
 func ExpiryKey(day Date) string { return keyExpiry + string(day) }
 
 // SnapshotStore is a Store that can write an expiry planned from a copy of
-// the account's lots (the due index carries one, as of the account's last
-// planned write) without reading the account first, together with the
+// the account's lots (the one a DueItem carries, possibly older than the
+// account) without reading the account first, together with the
 // notification that tells the member.
 type SnapshotStore interface {
 	// ExpireFromSnapshot writes c, planned from snapshot, and note (when
@@ -30,7 +30,7 @@ type SnapshotStore interface {
 // ExpireDueFrom expires the member's due lots like ExpireDue, and stores the
 // notification tell makes of the expiry entry in the same transaction, so a
 // member is never expired untold however a run ends. It plans from
-// snapshot, the lots the due index handed over; when that copy is out of
+// snapshot, the lots the job found with the member; when that copy is out of
 // date (or nil) it reads the account (read reports it) and plans again.
 // ok is false when nothing was due. Without Snapshots wired it is
 // ExpireDue, and the caller tells the member itself.
@@ -110,21 +110,23 @@ func (s *Service) OfferWinBack(ctx context.Context, member MemberID, lastActive 
 	return res, nil
 }
 
-// IndexHit is one item a sparse index led a scheduled job to.
-type IndexHit struct {
+// DueItem is one thing a scheduled job found due on a day: a member, an
+// issued reward by its end day, or a notification still to publish.
+type DueItem struct {
 	MemberID MemberID
 	// RedemptionID is set for an issued reward found by its end day.
 	RedemptionID string
 	// NotificationID is set for a notification whose event is still to be
 	// published (the outbox).
 	NotificationID string
-	// Lots is, for an account found through the due index, a copy of its
-	// lots as of its last planned write; nil when the index carries none.
+	// Lots is, for a member due for expiry, a copy of the lots as they
+	// were when the member became due (it may be older than the account:
+	// SnapshotStore checks it); nil when there is none.
 	Lots []Lot
 }
 
-// Checkpoint is how far one run of a job got through one index partition
-// (its scope, e.g. "DUE#2026-04-01#07"): done, or the cursor to go on from.
+// Checkpoint is how far one run of a job got through one scope of its work
+// (a day and shard, named by the store): done, or the cursor to go on from.
 type Checkpoint struct {
 	Scope     string
 	Done      bool

@@ -19,6 +19,11 @@ const (
 	NoteClassChanged     NotificationKind = "class_changed"
 	NoteWinBackOffered   NotificationKind = "winback_offered"
 	NoteTierChanged      NotificationKind = "tier_changed"
+	// The balance changes outside the jobs (balancenotes.go).
+	NoteRefereeBonus     NotificationKind = "referee_bonus"
+	NoteReferrerBonus    NotificationKind = "referrer_bonus"
+	NoteReferralClawback NotificationKind = "referral_clawback"
+	NoteFeedbackBonus    NotificationKind = "feedback_bonus"
 )
 
 // eventOf is the domain event each kind of notification is published as.
@@ -30,6 +35,10 @@ var eventOf = map[NotificationKind]string{
 	NoteClassChanged:     EventClassChanged,
 	NoteWinBackOffered:   EventWinBackOffered,
 	NoteTierChanged:      EventTierChanged,
+	NoteRefereeBonus:     EventRefereeBonus,
+	NoteReferrerBonus:    EventReferrerBonus,
+	NoteReferralClawback: EventReferralClawback,
+	NoteFeedbackBonus:    EventFeedbackBonus,
 }
 
 // EventType is the domain event type a kind of notification is published as.
@@ -78,6 +87,14 @@ func (k NotificationKind) short() string {
 		return "winback"
 	case NoteTierChanged:
 		return "tier"
+	case NoteRefereeBonus:
+		return "referee"
+	case NoteReferrerBonus:
+		return "referrer"
+	case NoteReferralClawback:
+		return "clawback"
+	case NoteFeedbackBonus:
+		return "feedback"
 	}
 	return string(k)
 }

@@ -48,6 +48,22 @@ type Purchase struct {
 	OccurredAt time.Time
 	Actor      string
 	Lines      []Line // optional line items, kept on the entry for refunds by line
+	// Code is the rotating code the purchase was made with (till.go): it
+	// pays for this purchase only, marked used in the purchase's own write.
+	Code string
+	// Holder is who the partner named when it is a card ("card:<number>"):
+	// the fingerprint takes it instead of MemberID, so a purchase on a
+	// printed card is the same request before and after its claim moved
+	// it to the new owner (claim.go).
+	Holder string
+}
+
+// holder is who the fingerprint of a purchase or refund names.
+func holder(member MemberID, h string) any {
+	if h != "" {
+		return h
+	}
+	return member
 }
 
 // Validate checks a purchase before any points are computed.

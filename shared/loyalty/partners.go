@@ -27,6 +27,11 @@ type Partner struct {
 	// report (minor units; 0: no maximum). A larger one is refused or
 	// earns as if it were this large, as limits.onExcess says.
 	MaxPurchaseMinor int64 `json:"maxPurchaseMinor,omitempty"`
+	// MemberIDs lets the partner name members by member id (a
+	// server-to-server partner that knows them, such as the brand's own
+	// web shop); every other partner names them by card number or code
+	// (till.go), and a member id from it is refused (member_ref_not_allowed).
+	MemberIDs bool `json:"memberIds,omitempty"`
 }
 
 // validSender is a 12-digit AWS account id or an IAM role or user ARN.

@@ -28,6 +28,8 @@ type Program struct {
 	Rewards    []Reward       `json:"rewards,omitempty"`    // the catalog the stack seeds; ops manage it after
 	Engagement *Engagement    `json:"engagement,omitempty"` // reminders, classes, win-back, inbox (engagement.go)
 	Limits     *Limits        `json:"limits,omitempty"`     // per-member caps per source and period (limits.go)
+	Texts      *Locales       `json:"locales,omitempty"`    // the texts in the members' languages (texts.go)
+	Till       *Till          `json:"till,omitempty"`       // rotating codes at the till (till.go)
 	loc        *time.Location // loaded from Timezone by Validate
 }
 
@@ -98,10 +100,16 @@ func (p *Program) Validate() error {
 	if err := p.validateLimits(); err != nil {
 		return err
 	}
+	if err := p.validateTill(); err != nil {
+		return err
+	}
 	if err := p.validateRules(); err != nil {
 		return err
 	}
-	return p.validateEngagement()
+	if err := p.validateEngagement(); err != nil {
+		return err
+	}
+	return p.validateLocales()
 }
 
 // Location is the program's timezone (UTC before Validate).

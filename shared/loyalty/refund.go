@@ -86,6 +86,7 @@ type Refund struct {
 	Lines       []RefundLine
 	OccurredAt  time.Time
 	Actor       string
+	Holder      string // as Purchase.Holder
 }
 
 // RefundKey is the ledger key of a partner's refund event. It lives beside
@@ -167,7 +168,7 @@ func (s *Service) Refund(ctx context.Context, r Refund) (Result, error) {
 		return c, s.Program.unstamp(&c, orig, lookup, now)
 	}
 	op := Op{Member: r.MemberID, Key: r.Key, Plan: plan,
-		Fingerprint: Fingerprint("refund", r.MemberID, r.OriginalKey, r.Amount, r.Lines, r.OccurredAt.UTC())}
+		Fingerprint: Fingerprint("refund", holder(r.MemberID, r.Holder), r.OriginalKey, r.Amount, r.Lines, r.OccurredAt.UTC())}
 	res, err := s.Store.Apply(ctx, op)
 	if err != nil {
 		return Result{}, fmt.Errorf("refund %s of member %s: %w", r.OriginalKey, r.MemberID, err)
@@ -216,12 +217,15 @@ func (s *Service) clawBackReferral(ctx context.Context, r Refund) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.Reverse(ctx, Reversal{Key: "referral:" + string(r.MemberID), MemberID: link.Referrer, OriginalKey: bonusKey,
+	rev, err := s.Reverse(ctx, Reversal{Key: "referral:" + string(r.MemberID), MemberID: link.Referrer, OriginalKey: bonusKey,
 		Points: bonus.Earned, Reason: "the referred member's first purchase was refunded", Actor: "referral"})
 	if ErrorCode(err) == CodeIdempotencyReuse {
 		return nil
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return s.tellClawback(ctx, link.Referrer, r.MemberID, rev.Entry)
 }
 
 // PlanRefund computes a refund of the purchase orig.

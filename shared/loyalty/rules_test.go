@@ -133,8 +133,8 @@ func TestTierUpgradeAtOnceDowngradeAtCycleEnd(t *testing.T) {
 		a = c.Account
 		return c
 	}
-	if c := buy(40_000, at); c.Account.Tier != "" || c.Account.TierRoom != 100 {
-		t.Fatalf("400 points: got tier %q room %d, want base and room 100", c.Account.Tier, c.Account.TierRoom)
+	if c := buy(40_000, at); c.Account.Tier != "" || p.TierHeadroom(c.Account, p.Today(at)) != 100 {
+		t.Fatalf("400 points: got tier %q headroom %d, want base and headroom 100", c.Account.Tier, p.TierHeadroom(c.Account, p.Today(at)))
 	}
 	c := buy(10_000, at) // crosses 500: silver at once
 	if c.Account.Tier != "silver" || c.Entry.Tier != "silver" || c.Account.TierReviewOn != "2027-03-07" {

@@ -16,16 +16,19 @@ type Op struct {
 	// false for a member the store has never seen. The store may call Plan
 	// again after a concurrent write.
 	Plan func(acct Account, exists bool) (Change, error)
-	// Credit, when set, is the entry Plan returns for an account that exists,
-	// has no deficit or debt, has tier CreditTier and holds a lot expiring no
-	// later than the credit's lot. The store may then write it without reading
-	// the account first, which is what makes an accrual one round trip.
-	Credit     *Entry
-	CreditTier string
-	// CreditQualifying points go to the CreditMonth bucket of the tier
-	// window; the write must fail if they could reach the next tier.
-	CreditQualifying Points
-	CreditMonth      string
+	// Quick, when set, is what Plan does on an account in the state it
+	// names (quickcredit.go); a store may write it without reading the
+	// account, and must plan when the account is not in that state.
+	Quick *QuickCredit
+	// Reward names a catalog reward Plan needs. A store that reads it in
+	// the request that reads the account hands it to Fetched before the
+	// first Plan; otherwise Plan reads it through Store.Reward.
+	Reward  string
+	Fetched func(Reward)
+	// Code, when set, is a rotating code the op spends: the store marks it
+	// used in the op's own transaction, and fails with CodeUsed (a
+	// *RefError) when another op spent it first.
+	Code string
 }
 
 // Result is the outcome of an op: the ledger entry written by the first
@@ -64,15 +67,25 @@ type Service struct {
 	// Referrals keeps referral codes and links; nil: referral operations
 	// fail as internal errors.
 	Referrals ReferralStore
-	// Snapshots writes an expiry planned from the due index's copy of the
-	// lots; nil: the expiry reads the account first.
+	// Snapshots writes an expiry planned from the copy of the lots a due
+	// member comes with (DueItem.Lots); nil: the expiry reads the account
+	// first.
 	Snapshots SnapshotStore
 	// Catalog, Erasures and ErasureLog serve the ops doors.
 	Catalog    Catalog
 	Erasures   Eraser
 	ErasureLog ErasureLog
-	Program    *Program
-	Clock      Clock
+	// Cards keeps card numbers and short codes; Codes seals and opens the
+	// QR codes (till.go). nil: the till operations fail as internal errors.
+	Cards CardStore
+	Codes *CodeSealer
+	// Inbox gets the notification of each balance change made outside the
+	// jobs (referral bonuses and their clawback, feedback bonuses:
+	// balancenotes.go); the jobs publish them from the outbox. nil: no
+	// notification (tools that rebuild history).
+	Inbox   Inbox
+	Program *Program
+	Clock   Clock
 }
 
 // Ledger key prefixes keep operations of different kinds from colliding on
@@ -97,28 +110,21 @@ func (s *Service) Accrue(ctx context.Context, p Purchase) (Result, error) {
 		return Result{}, err
 	}
 	spent := map[string]bool{} // promotions the store found without budget for this purchase
+	var payout *ReferralPayout // the referral payout of the last plan: the one written, unless replayed
 	plan := func(acct Account, exists bool) (Change, error) {
 		c, err := planEarningWithout(acct, s.Program, p, spent, now)
 		if err == nil && c.Referral != nil {
 			c.Referral, err = s.planReferrer(ctx, c.Referral, now)
 		}
+		payout = c.Referral
 		return c, err
 	}
-	op := Op{Member: p.MemberID, Key: p.Key, Plan: plan,
-		Fingerprint: Fingerprint("accrual", p.MemberID, p.Ref, p.Spend, p.OccurredAt.UTC(), p.Lines)}
-	// The entry on a plain account (base tier, no deficit or debt, a lot
-	// expiring no later, room below the next tier), for the one-trip write.
-	if earn, err := s.Program.Earnings(p, "", nil); err != nil {
+	op := Op{Member: p.MemberID, Key: p.Key, Plan: plan, Code: p.Code,
+		Fingerprint: Fingerprint("accrual", holder(p.MemberID, p.Holder), p.Ref, p.Spend, p.OccurredAt.UTC(), p.Lines)}
+	if q, ok, err := s.Program.QuickCredit(p, now); err != nil {
 		return Result{}, err
-	} else if s.Program.plainEarning(p, earn) {
-		plain := Account{MemberID: p.MemberID, CreatedAt: now, Version: 1, Balance: 1, TierRoom: NoRoom,
-			Lots: []Lot{{Expires: "0000-01-01", Points: 1}}}
-		c, err := planEarning(plain, s.Program, p, earn, now) // the earning of a plain account: base tier, no uses
-		if err != nil {
-			return Result{}, err
-		}
-		c.Entry.Tier = ""
-		op.Credit, op.CreditQualifying, op.CreditMonth = &c.Entry, earn.Points, s.Program.monthOf(p.OccurredAt)
+	} else if ok {
+		op.Quick = &q
 	}
 	res, err := s.Store.Apply(ctx, op)
 	for range s.Program.Promotions {
@@ -131,6 +137,9 @@ func (s *Service) Accrue(ctx context.Context, p Purchase) (Result, error) {
 	}
 	if err != nil {
 		return Result{}, fmt.Errorf("accrue %s for member %s: %w", p.Key, p.MemberID, err)
+	}
+	if err := s.tellReferral(ctx, res, payout); err != nil {
+		return Result{}, fmt.Errorf("accrue %s for member %s: tell the referral payout: %w", p.Key, p.MemberID, err)
 	}
 	return res, nil
 }
@@ -164,7 +173,8 @@ func (s *Service) Redeem(ctx context.Context, member MemberID, key, rewardID str
 		planned = c.Redemption
 		return c, err
 	}
-	res, err := s.Store.Apply(ctx, Op{Member: member, Key: ledgerKey, Fingerprint: fp, Plan: plan})
+	fetched := func(r Reward) { reward = r }
+	res, err := s.Store.Apply(ctx, Op{Member: member, Key: ledgerKey, Fingerprint: fp, Plan: plan, Reward: rewardID, Fetched: fetched})
 	if err != nil {
 		return Redemption{}, Result{}, fmt.Errorf("redeem %s for member %s: %w", rewardID, member, err)
 	}

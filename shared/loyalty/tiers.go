@@ -2,8 +2,8 @@ package loyalty
 
 import "time"
 
-// NoRoom is the tier room of a member on the top tier: no accrual reaches
-// another tier.
+// NoRoom is the tier headroom of a member on the top tier: no accrual
+// reaches another tier.
 const NoRoom Points = MaxPoints * 1000
 
 // monthOf is the program-local month "2006-01" of t.
@@ -12,14 +12,14 @@ func (p *Program) monthOf(t time.Time) string { return t.In(p.Location()).Format
 // WindowMonths is the most months a tier window spans (rolling 12 months, or
 // the calendar year so far): qualifying points of a month more than
 // WindowMonths+1 before today (one more for the program's timezone) count in
-// no window now or later. The store forgets them on writes that do not plan
-// (StaleQualifyingMonths), so the account's map stays bounded.
+// no window now or later. The planner forgets them; a quick credit
+// (QuickCredit) may forget StaleQualifyingMonths, so the map stays bounded.
 const WindowMonths = 12
 
 // StaleQualifyingMonths are months ("2006-01") that no tier window can count
 // any more at t: from WindowMonths+2 to WindowMonths+2+span-1 months before
-// t's month (UTC). A write that adds qualifying points without planning
-// removes them; planned writes drop every month out of the window anyway.
+// t's month (UTC): what a quick credit may forget as it adds qualifying
+// points; planned writes drop every month out of the window anyway.
 func StaleQualifyingMonths(t time.Time, span int) []string {
 	first := time.Date(t.UTC().Year(), t.UTC().Month(), 1, 0, 0, 0, 0, time.UTC)
 	out := make([]string, 0, span)
@@ -101,11 +101,10 @@ func (p *Program) Progress(a Account, today Date) TierProgress {
 }
 
 // upgrade raises the tier at once to the highest level the window's
-// qualifying points reach, and recomputes the room to the next level. It
+// qualifying points reach and forgets months out of every window. It
 // never lowers a tier: that happens only at the cycle end (PlanTierReview).
 func (p *Program) upgrade(a *Account, e *Entry, today Date) {
 	if len(p.Tiers.Levels) == 0 {
-		a.TierRoom = NoRoom
 		return
 	}
 	for m := range a.Qualifying {
@@ -126,16 +125,6 @@ func (p *Program) upgrade(a *Account, e *Entry, today Date) {
 		a.TierReviewOn = p.cycleEnd(today)
 		e.Tier = a.Tier
 	}
-	p.setRoom(a, sum)
-}
-
-func (p *Program) setRoom(a *Account, sum Points) {
-	i := p.levelIndex(a.Tier)
-	if i+1 >= len(p.Tiers.Levels) {
-		a.TierRoom = NoRoom
-		return
-	}
-	a.TierRoom = p.Tiers.Levels[i+1].Threshold - sum
 }
 
 // PlanTierReview is the cycle-end review: a member whose qualifying points
@@ -160,7 +149,6 @@ func PlanTierReview(acct Account, prog *Program, key string, today Date, now tim
 		a.TierReviewOn = prog.cycleEnd(today)
 	}
 	e.Reason += ": " + prog.Tiers.Levels[i].ID
-	prog.setRoom(&a, sum)
 	return Change{Entry: e, Account: a}, true
 }
 

@@ -15,27 +15,21 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/loyalty-functions/loyalty/shared/dynamo"
-	"github.com/loyalty-functions/loyalty/shared/dynamo/dynamotest"
-	"github.com/loyalty-functions/loyalty/shared/dynamolocal"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
 	"github.com/loyalty-functions/loyalty/shared/replay"
 	"github.com/loyalty-functions/loyalty/shared/sqslocal"
+	"github.com/loyalty-functions/loyalty/shared/testkit/memstore"
 )
 
-var (
-	db     *dynamolocal.Server
-	queues *sqslocal.Server
-)
+// queues is the local SQS. The rejections live in the in-memory store:
+// what these tests prove is the replay's logic (one send per rejection, the
+// mark, the redrive, the command line), and package storecontract holds the
+// memory store's rejections to the DynamoDB store's, so no Java starts here.
+var queues *sqslocal.Server
 
 func TestMain(m *testing.M) {
 	var err error
-	if db, err = dynamolocal.Start(context.Background(), dynamolocal.Options{Logf: func(string, ...any) {}}); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
 	if queues, err = sqslocal.Start(context.Background()); err != nil {
-		_ = db.Stop()
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
@@ -43,13 +37,12 @@ func TestMain(m *testing.M) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	_ = queues.Stop(ctx)
 	cancel()
-	_ = db.Stop()
 	os.Exit(code)
 }
 
 type fixture struct {
 	tool  *replay.Tool
-	store *dynamo.Store
+	store *memstore.Store
 	sqs   *sqs.Client
 }
 
@@ -58,13 +51,12 @@ type fixture struct {
 func newFixture(tb testing.TB) fixture {
 	tb.Helper()
 	ctx := context.Background()
-	name := dynamotest.NewTable(tb, db.Client(), "replay-test")
 	qname := queues.NewQueueName(tb.Name())
 	url, dlq, err := queues.CreateQueueWithDLQ(ctx, qname, 1, time.Second)
 	if err != nil {
 		tb.Fatalf("create queue: %v", err)
 	}
-	store := dynamo.New(db.Client(), name)
+	store := memstore.New()
 	client := queues.Client()
 	return fixture{store: store, sqs: client, tool: &replay.Tool{Store: store, SQS: client, QueueURL: url, DLQURL: dlq, Actor: "ops:test"}}
 }
@@ -87,7 +79,7 @@ func (f fixture) receiveAll(tb testing.TB, url string, want int) []types.Message
 	return got
 }
 
-func record(tb testing.TB, st *dynamo.Store, id, body string, reason loyalty.RejectReason) {
+func record(tb testing.TB, st *memstore.Store, id, body string, reason loyalty.RejectReason) {
 	tb.Helper()
 	now := time.Now().UTC()
 	if err := st.RecordRejection(context.Background(), loyalty.Rejection{MessageID: id, Body: body, Reason: reason,

@@ -409,3 +409,7 @@ func newTraceID() string {
 	_, _ = rand.Read(b[:])
 	return fmt.Sprintf("Root=1-%08x-%x;Parent=%x;Sampled=0", time.Now().Unix(), b[:12], b[12:])
 }
+
+// Timeout is how long one invocation may run before its process is
+// stopped (FunctionConfig.Timeout, with its default).
+func (f *Function) Timeout() time.Duration { return f.cfg.Timeout }

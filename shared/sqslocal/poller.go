@@ -42,6 +42,11 @@ type PollerConfig struct {
 	// Timeout plays the function timeout: a handler still running after it
 	// counts as failed, whatever it returns later. Default 30 s.
 	Timeout time.Duration
+	// BatchingWindow is the mapping's MaximumBatchingWindowInSeconds: once
+	// a receive returns fewer than BatchSize messages, the poller keeps
+	// gathering for up to this long before it calls the handler, as Lambda
+	// does. Zero (the default) calls it with what the first receive got.
+	BatchingWindow time.Duration
 	// Logf reports receive, handler and delete failures. Default log.Printf.
 	Logf func(format string, args ...any)
 }
@@ -130,6 +135,8 @@ func (cfg PollerConfig) withDefaults(region string) (PollerConfig, error) {
 		return cfg, fmt.Errorf("poll %s: WaitTime %s outside 0..20s", cfg.QueueURL, cfg.WaitTime)
 	case cfg.Timeout < 0:
 		return cfg, fmt.Errorf("poll %s: negative Timeout %s", cfg.QueueURL, cfg.Timeout)
+	case cfg.BatchingWindow < 0 || cfg.BatchingWindow > 300*time.Second:
+		return cfg, fmt.Errorf("poll %s: BatchingWindow %s outside 0..300s", cfg.QueueURL, cfg.BatchingWindow)
 	}
 	if cfg.QueueARN == "" {
 		arn, err := arnFromURL(cfg.QueueURL, region)
@@ -196,10 +203,40 @@ func (p *poller) run(ctx context.Context) error {
 		}
 		backoff = 0
 		if len(out.Messages) > 0 {
-			p.process(ctx, out.Messages)
+			p.process(ctx, p.gather(ctx, out.Messages))
 		}
 	}
 	return nil
+}
+
+// gather fills a batch begun with msgs for up to the batching window.
+func (p *poller) gather(ctx context.Context, msgs []types.Message) []types.Message {
+	if p.cfg.BatchingWindow <= 0 {
+		return msgs
+	}
+	deadline := time.Now().Add(p.cfg.BatchingWindow)
+	for len(msgs) < p.cfg.BatchSize && ctx.Err() == nil {
+		left := time.Until(deadline)
+		if left <= 0 {
+			break
+		}
+		wait := int32(min(left/time.Second, maxWaitSeconds))
+		if wait == 0 {
+			sleep(ctx, min(left, 100*time.Millisecond))
+		}
+		out, err := p.client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+			QueueUrl:                    aws.String(p.cfg.QueueURL),
+			MaxNumberOfMessages:         int32(p.cfg.BatchSize - len(msgs)),
+			WaitTimeSeconds:             wait,
+			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
+			MessageAttributeNames:       []string{"All"},
+		})
+		if err != nil {
+			break // the batch goes with what it has; the main loop reports receive errors
+		}
+		msgs = append(msgs, out.Messages...)
+	}
+	return msgs
 }
 
 // process runs one batch through the handler and deletes what succeeded.

@@ -14,10 +14,15 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/loyalty-functions/loyalty/shared/bench"
 )
+
+// keptMarker starts the part of BENCHMARKS.md written by hand, which a run
+// keeps.
+const keptMarker = "<!-- kept by the bench: written by hand, not generated -->"
 
 func main() {
 	quick := flag.Bool("quick", false, "a smaller run: fewer rounds, shorter segments, smaller tables")
@@ -42,6 +47,14 @@ func main() {
 	md := rep.Markdown()
 	fmt.Print(md)
 	if *out != "-" {
+		// A section the report does not generate (a before/after
+		// comparison of two runs) is kept from the old file, after the
+		// marker line.
+		if old, err := os.ReadFile(*out); err == nil {
+			if i := strings.Index(string(old), keptMarker); i >= 0 {
+				md += "\n" + string(old[i:])
+			}
+		}
 		if err := os.WriteFile(*out, []byte(md), 0o644); err != nil {
 			log.Fatalf("bench: %v", err)
 		}

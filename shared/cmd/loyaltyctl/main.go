@@ -101,6 +101,7 @@ func parseRun(args []string, root string) (runOptions, error) {
 	o := runOptions{stack: localstack.Options{Seed: true, RepoRoot: root, StateFile: localstate.Path(root)}}
 	fs.StringVar(&o.stack.Addr, "addr", localgateway.DefaultAddr, "address of the local HTTP API (loopback only; make run PORT=N)")
 	fs.StringVar(&o.stack.SQSAddr, "sqs-addr", "", "address of the embedded SQS the partners send to (make run SQS_PORT=N); default two ports after -addr's")
+	fs.StringVar(&o.stack.DoorAddr, "door-addr", "", "address of the partner door (the function URL tills call for an answer); default three ports after -addr's")
 	fs.StringVar(&o.stack.DataDir, "data", localstack.DefaultDataDir(root), "folder that keeps the table and the published events across restarts")
 	fs.BoolVar(&o.inMemory, "in-memory", false, "keep nothing: the table in memory, the events in a temporary folder")
 	fs.BoolVar(&o.reset, "reset", false, "delete the kept data first and start with a freshly seeded table (make reset)")
@@ -228,6 +229,7 @@ Local stack is up (%[15]s).
   State file      %[17]s   (loyaltyctl, loyaltyops and replay find the stack through it)
   Partner queues  one per partner; each partner signs with its own key (LOCALPARTNER-<id> / local-secret-<id>)
                   and may send to its own queue only
+  Partner door    %[19]s   (function URL, AWS_IAM: SigV4 for service lambda with the partner's key; answers points and balance)
 %[11]s
 Try it (token for %[4]q, valid 12 h; another: make token MEMBER=NAME):
   export TOKEN=%[5]s
@@ -248,10 +250,13 @@ A partner drops a purchase for %[4]s on its queue, signed with the partner's own
   AWS_ACCESS_KEY_ID=%[12]s AWS_SECRET_ACCESS_KEY=%[13]s /usr/bin/aws sqs send-message --region %[18]s \
     --endpoint-url %[8]s --queue-url %[6]s --message-body file://events/partner/samples/purchase.completed/demo-member-coffee.json
   (what fails for good is recorded as a rejection: go run ./shared/cmd/replay rejections; what fails 5 deliveries waits in %[7]s)
+  or through the partner door, for the till's receipt (points earned, balance, rewards):
+  go run ./shared/cmd/loyaltyctl send -partner demo-coffee-berlin -sync events/partner/samples/purchase.completed/demo-member-coffee.json
 
 Ctrl-C stops everything.
 `, st.URL, st.DB.Endpoint, localstack.TableName, localstack.DemoMember, tok, coffee.URL, coffee.DLQ, st.SQSEndpoint, jobsMode(o.stack.Jobs), st.EventsFile(),
-		queues.String(), coffee.AccessKeyID, coffee.SecretAccessKey, st.JobsURL(), took.Round(100*time.Millisecond), data, o.stack.StateFile, localstack.Region)
+		queues.String(), coffee.AccessKeyID, coffee.SecretAccessKey, st.JobsURL(), took.Round(100*time.Millisecond), data, o.stack.StateFile, localstack.Region,
+		doorLine(st.DoorURL))
 }
 
 // reset deletes the kept local data.

@@ -69,6 +69,12 @@ func validate(args []string) error {
 	}
 	fmt.Printf("%s: valid (program %s, %s, %s; %d promotions, %d tiers, %d stamp cards, %d rewards, %d partners)\n",
 		path, p.ID, p.Currency, p.Timezone, len(p.Promotions), len(p.Tiers.Levels), len(p.StampCards), len(p.Rewards), len(p.Partners))
+	locales := p.Locales()
+	fallbacks := p.LocaleFallbacks()
+	fmt.Printf("%s: locales %s (default), %d others %v; %d texts fall back\n", path, locales[0], len(locales)-1, locales[1:], len(fallbacks))
+	for _, f := range fallbacks {
+		fmt.Printf("%s: %s\n", path, f)
+	}
 	return nil
 }
 

@@ -46,6 +46,11 @@ var Member = []Route{
 	{"POST", "/v1/me/feedback", AuthJWT, "createFeedback"},
 	{"GET", "/v1/me/notifications", AuthJWT, "listNotifications"},
 	{"POST", "/v1/me/notifications/{notificationId}/read", AuthJWT, "markNotificationRead"},
+	{"GET", "/v1/me/locale", AuthJWT, "getLocale"},
+	{"PUT", "/v1/me/locale", AuthJWT, "setLocale"},
+	{"POST", "/v1/me/codes", AuthJWT, "createCode"},
+	{"POST", "/v1/me/card/replacement", AuthJWT, "replaceCard"},
+	{"POST", "/v1/me/card/claim", AuthJWT, "claimCard"},
 }
 
 // Admin are ops' routes, behind IAM authorization.
@@ -62,4 +67,5 @@ var Admin = []Route{
 	{"POST", "/admin/dry-run", AuthIAM, "dryRunPurchase"},
 	{"GET", "/admin/feedback", AuthIAM, "listFeedback"},
 	{"GET", "/admin/members/{memberId}/feedback", AuthIAM, "memberFeedback"},
+	{"POST", "/admin/card-batches", AuthIAM, "createCardBatch"},
 }

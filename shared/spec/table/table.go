@@ -22,11 +22,21 @@ const (
 	// AttrLotsCopy is the account's lots as of its last planned write,
 	// projected into the due index for the expiry job.
 	AttrLotsCopy = "ds"
+	// AttrHistory is a ledger entry's time and key (fixed-width Unix
+	// nanoseconds, "#", the key): the sort key of the "history" index.
+	AttrHistory = "ht"
 
 	IndexDue      = "due"
 	IndexReview   = "review"
 	IndexActivity = "activity"
+	IndexHistory  = "history"
 )
+
+// HistoryAttributes are the entry attributes the history index carries:
+// what a page of activity shows (kind, points, time, reference, reason,
+// spend and currency, rules, tier, stamps, uncapped points), and nothing a
+// page does not (lots, lines, refund state, fingerprint, actor).
+var HistoryAttributes = []string{"k", "d", "at", "ref", "rsn", "sp", "cur", "rules", "tier", "stp", "unc"}
 
 // Index describes one global secondary index.
 type Index struct {
@@ -75,6 +85,13 @@ var Definition = Schema{
 		// value it already has all week, so only a member's first credit of
 		// a week writes the index (a delete and a put of a keys-only entry).
 		{Name: IndexActivity, PartitionKey: AttrActivity, SortKey: AttrPK, KeysOnly: true},
+		// history: a member's ledger entries by time, newest first for
+		// GET /v1/me/activity, so a page reads the page whatever the length
+		// of the history (the ledger itself is keyed by idempotency key,
+		// in no time order). Only entries carry the sort key. Every ledger
+		// write adds one index entry: an entry is well under 1 KB, so that
+		// is one write unit (BENCHMARKS.md weighs it against the targets).
+		{Name: IndexHistory, PartitionKey: AttrPK, SortKey: AttrHistory, KeysOnly: true, Include: HistoryAttributes},
 	},
 	TTLAttribute: AttrTTL,
 }

@@ -142,6 +142,7 @@ func (s *Store) erase(id loyalty.MemberID, er *loyalty.Erasure) {
 		if m.afford != nil {
 			d.Other++
 		}
+		d.Other += s.till.erase(id)
 		delete(s.members, id)
 	}
 	for mid, r := range s.rejections {

@@ -24,7 +24,7 @@ func DueShard(id loyalty.MemberID) int { return table.Shard(string(id)) }
 // indexItem is one entry of a sparse index, ordered as DynamoDB orders a
 // partition of a global index: by the item's table key.
 type indexItem struct {
-	hit loyalty.IndexHit
+	hit loyalty.DueItem
 	sk  string // the item's sort key in the member's partition
 }
 
@@ -38,7 +38,7 @@ type indexCursor struct {
 // limit (a limit below 1: all), and the cursor of the next page. Like a
 // DynamoDB Query, a page that reaches its limit hands out a cursor even when
 // nothing follows; the next page is then empty.
-func indexPage(items []indexItem, cursor string, limit int) ([]loyalty.IndexHit, string, error) {
+func indexPage(items []indexItem, cursor string, limit int) ([]loyalty.DueItem, string, error) {
 	sort.Slice(items, func(i, j int) bool {
 		if items[i].hit.MemberID != items[j].hit.MemberID {
 			return items[i].hit.MemberID < items[j].hit.MemberID
@@ -54,7 +54,7 @@ func indexPage(items []indexItem, cursor string, limit int) ([]loyalty.IndexHit,
 		}
 		from = &c
 	}
-	hits := make([]loyalty.IndexHit, 0, len(items))
+	hits := make([]loyalty.DueItem, 0, len(items))
 	for _, it := range items {
 		if from != nil && (it.hit.MemberID < from.Member || it.hit.MemberID == from.Member && it.sk <= from.SK) {
 			continue
@@ -69,7 +69,7 @@ func indexPage(items []indexItem, cursor string, limit int) ([]loyalty.IndexHit,
 }
 
 // accountIndex pages through the accounts of one shard that match.
-func (s *Store) accountIndex(ctx context.Context, shard int, cursor string, limit int, match func(a *loyalty.Account) bool, lots bool) ([]loyalty.IndexHit, string, error) {
+func (s *Store) accountIndex(ctx context.Context, shard int, cursor string, limit int, match func(a *loyalty.Account) bool, lots bool) ([]loyalty.DueItem, string, error) {
 	if err := live(ctx); err != nil {
 		return nil, "", err
 	}
@@ -80,7 +80,7 @@ func (s *Store) accountIndex(ctx context.Context, shard int, cursor string, limi
 		if m.account == nil || DueShard(id) != shard || !match(m.account) {
 			continue
 		}
-		h := loyalty.IndexHit{MemberID: id}
+		h := loyalty.DueItem{MemberID: id}
 		if lots {
 			h.Lots = copySlice(m.account.Lots)
 		}
@@ -92,19 +92,19 @@ func (s *Store) accountIndex(ctx context.Context, shard int, cursor string, limi
 // DueAccounts returns one page of the accounts whose due day is day in one
 // shard of the due index, with a copy of their lots, and the cursor of the
 // next page ("" after the last).
-func (s *Store) DueAccounts(ctx context.Context, day loyalty.Date, shard int, cursor string, limit int) ([]loyalty.IndexHit, string, error) {
+func (s *Store) DueAccounts(ctx context.Context, day loyalty.Date, shard int, cursor string, limit int) ([]loyalty.DueItem, string, error) {
 	return s.accountIndex(ctx, shard, cursor, limit, func(a *loyalty.Account) bool { return a.DueOn != "" && a.DueOn == day }, true)
 }
 
 // ReviewAccounts returns one page of the members whose tier is reviewed on
 // day, in one shard of the review index.
-func (s *Store) ReviewAccounts(ctx context.Context, day loyalty.Date, shard int, cursor string, limit int) ([]loyalty.IndexHit, string, error) {
+func (s *Store) ReviewAccounts(ctx context.Context, day loyalty.Date, shard int, cursor string, limit int) ([]loyalty.DueItem, string, error) {
 	return s.accountIndex(ctx, shard, cursor, limit, func(a *loyalty.Account) bool { return a.TierReviewOn != "" && a.TierReviewOn == day }, false)
 }
 
 // ActiveInWeek returns one page of the members whose last activity falls in
 // the ISO week (UTC), in one shard of the activity index.
-func (s *Store) ActiveInWeek(ctx context.Context, week string, shard int, cursor string, limit int) ([]loyalty.IndexHit, string, error) {
+func (s *Store) ActiveInWeek(ctx context.Context, week string, shard int, cursor string, limit int) ([]loyalty.DueItem, string, error) {
 	return s.accountIndex(ctx, shard, cursor, limit, func(a *loyalty.Account) bool {
 		return !a.LastActivity.IsZero() && loyalty.WeekOfTime(a.LastActivity) == week
 	}, false)
@@ -112,7 +112,7 @@ func (s *Store) ActiveInWeek(ctx context.Context, week string, shard int, cursor
 
 // RewardsEnding returns one page of the issued rewards whose last valid day
 // is day, in one shard of the due index.
-func (s *Store) RewardsEnding(ctx context.Context, day loyalty.Date, shard int, cursor string, limit int) ([]loyalty.IndexHit, string, error) {
+func (s *Store) RewardsEnding(ctx context.Context, day loyalty.Date, shard int, cursor string, limit int) ([]loyalty.DueItem, string, error) {
 	if err := live(ctx); err != nil {
 		return nil, "", err
 	}
@@ -125,7 +125,7 @@ func (s *Store) RewardsEnding(ctx context.Context, day loyalty.Date, shard int, 
 		}
 		for rid, r := range m.redemptions {
 			if r.State == loyalty.RedemptionIssued && r.ValidUntil != "" && r.ValidUntil == day {
-				items = append(items, indexItem{hit: loyalty.IndexHit{MemberID: id, RedemptionID: rid}, sk: "R#" + rid})
+				items = append(items, indexItem{hit: loyalty.DueItem{MemberID: id, RedemptionID: rid}, sk: "R#" + rid})
 			}
 		}
 	}
@@ -134,7 +134,7 @@ func (s *Store) RewardsEnding(ctx context.Context, day loyalty.Date, shard int, 
 
 // Unpublished returns one page of the notifications made on day (UTC) in one
 // shard whose event is not published yet: the outbox.
-func (s *Store) Unpublished(ctx context.Context, day loyalty.Date, shard int, cursor string, limit int) ([]loyalty.IndexHit, string, error) {
+func (s *Store) Unpublished(ctx context.Context, day loyalty.Date, shard int, cursor string, limit int) ([]loyalty.DueItem, string, error) {
 	if err := live(ctx); err != nil {
 		return nil, "", err
 	}
@@ -147,7 +147,7 @@ func (s *Store) Unpublished(ctx context.Context, day loyalty.Date, shard int, cu
 		}
 		for nid, n := range m.inbox {
 			if !n.Published && loyalty.DateOf(n.CreatedAt, time.UTC) == day {
-				items = append(items, indexItem{hit: loyalty.IndexHit{MemberID: id, NotificationID: nid}, sk: "N#" + nid})
+				items = append(items, indexItem{hit: loyalty.DueItem{MemberID: id, NotificationID: nid}, sk: "N#" + nid})
 			}
 		}
 	}

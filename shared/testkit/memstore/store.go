@@ -39,6 +39,7 @@ var (
 	_ loyalty.Catalog       = (*Store)(nil)
 	_ loyalty.Eraser        = (*Store)(nil)
 	_ loyalty.ErasureLog    = (*Store)(nil)
+	_ loyalty.Preferences   = (*Store)(nil)
 )
 
 // Store keeps the table's items in maps behind one mutex; it is safe for
@@ -46,12 +47,12 @@ var (
 // the store again: rewards, redemptions, the referrer) and writes under it
 // after checking every condition the DynamoDB transaction checks.
 //
-// It ignores the one-trip hints of loyalty.Op (Credit, CreditTier,
-// CreditQualifying, CreditMonth): they are a DynamoDB speed trick, and
+// It ignores the quick form of a credit (loyalty.Op.Quick) and the reward
+// an op names for its read (Op.Reward): they save DynamoDB round trips, and
 // planning gives the same entry. The one visible consequence: the due
-// index's copy of the lots (IndexHit.Lots) is always the account's lots
+// index's copy of the lots (DueItem.Lots) is always the account's lots
 // here, where DynamoDB keeps the copy of its last planned write until the
-// next one (a blind credit does not refresh it).
+// next one (a quick credit does not refresh it).
 type Store struct {
 	// MaxAttempts bounds the plans of one Apply, as in the DynamoDB store;
 	// then Apply fails with CodeUnavailable. 0 means 60.
@@ -67,6 +68,7 @@ type Store struct {
 	rejections  map[string]loyalty.Rejection                         // by message id
 	erased      map[string]loyalty.Erasure                           // ERASED by anonymous id
 	erasures    map[loyalty.MemberID]*loyalty.Erasure                // the marks of erasures, kept for good
+	till        tillState                                            // cards and codes (cards.go)
 }
 
 // member is one member's partition: what an erasure takes.
@@ -77,6 +79,7 @@ type member struct {
 	inbox       map[string]loyalty.Notification
 	class       *loyalty.MemberClass
 	afford      *affordRecord
+	locale      string           // the preferred locale (prefs.go)
 	code        *codeRecord      // RC: the member's referral code
 	referredBy  *loyalty.Referee // RB: who referred the member, kept for good
 	referees    map[loyalty.MemberID]loyalty.Referee
@@ -216,6 +219,9 @@ func (s *Store) commit(op loyalty.Op, before loyalty.Account, exists bool, c loy
 			return res, true, err
 		}
 	}
+	if op.Code != "" && s.till.used[op.Code] != "" {
+		return loyalty.Result{}, true, loyalty.CodeUsed()
+	}
 	for _, b := range c.Budgets {
 		// A promotion's budget is checked before anything else moved: a
 		// spent budget is the answer even when the account moved too.
@@ -227,6 +233,9 @@ func (s *Store) commit(op loyalty.Op, before loyalty.Account, exists bool, c loy
 		return loyalty.Result{}, false, nil
 	}
 
+	if op.Code != "" {
+		s.till.use(op.Code, op.Key)
+	}
 	m := s.member(c.Entry.MemberID)
 	m.entries[c.Entry.Key] = normEntry(c.Entry)
 	acct := normAccount(c.Account)

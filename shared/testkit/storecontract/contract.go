@@ -28,6 +28,8 @@ type Store interface {
 	loyalty.ReferralStore
 	loyalty.SnapshotStore
 	loyalty.Inbox
+	loyalty.CardStore
+	loyalty.Preferences
 
 	PutReward(ctx context.Context, r loyalty.Reward) error
 	Rewards(ctx context.Context) ([]loyalty.Reward, error)
@@ -40,11 +42,11 @@ type Store interface {
 	loyalty.ErasureLog
 	Seed(ctx context.Context, accounts []loyalty.Account, entries []loyalty.Entry) error
 
-	DueAccounts(ctx context.Context, day loyalty.Date, shard int, cursor string, limit int) ([]loyalty.IndexHit, string, error)
-	RewardsEnding(ctx context.Context, day loyalty.Date, shard int, cursor string, limit int) ([]loyalty.IndexHit, string, error)
-	ActiveInWeek(ctx context.Context, week string, shard int, cursor string, limit int) ([]loyalty.IndexHit, string, error)
-	ReviewAccounts(ctx context.Context, day loyalty.Date, shard int, cursor string, limit int) ([]loyalty.IndexHit, string, error)
-	Unpublished(ctx context.Context, day loyalty.Date, shard int, cursor string, limit int) ([]loyalty.IndexHit, string, error)
+	DueAccounts(ctx context.Context, day loyalty.Date, shard int, cursor string, limit int) ([]loyalty.DueItem, string, error)
+	RewardsEnding(ctx context.Context, day loyalty.Date, shard int, cursor string, limit int) ([]loyalty.DueItem, string, error)
+	ActiveInWeek(ctx context.Context, week string, shard int, cursor string, limit int) ([]loyalty.DueItem, string, error)
+	ReviewAccounts(ctx context.Context, day loyalty.Date, shard int, cursor string, limit int) ([]loyalty.DueItem, string, error)
+	Unpublished(ctx context.Context, day loyalty.Date, shard int, cursor string, limit int) ([]loyalty.DueItem, string, error)
 	Checkpoints(ctx context.Context, job string, run loyalty.Date) (map[string]loyalty.Checkpoint, error)
 	SaveCheckpoint(ctx context.Context, job string, run loyalty.Date, cp loyalty.Checkpoint) error
 	MemberClass(ctx context.Context, id loyalty.MemberID) (loyalty.MemberClass, bool, error)
@@ -99,6 +101,15 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"FeedbackOncePerPurchase", testFeedback},
 		{"PromotionBudgetHoldsUnderConcurrency", testBudget},
 		{"ErasureRemovesTheMemberAndKeepsTheirKeysSpent", testErase},
+		{"CardIssuedOncePerMember", testCardIssuedOnce},
+		{"ReplacedCardIsRefusedPointsStay", testCardReplaced},
+		{"CodeUsedTwiceAtOnceCreditsOnce", testCodeUsedOnce},
+		{"ExpiredAndForgedCodesAreRefused", testCodeExpiredForged},
+		{"ShortCodesRateLimitedPerPartner", testShortCodeRateLimit},
+		{"MemberIDsOnlyFromAllowedPartners", testMemberIDRefs},
+		{"ErasureTakesCardsAndCodes", testEraseTill},
+		{"ClaimRacing32PurchasesLosesNothing", testClaimRacingPurchases},
+		{"PreferredLocaleSetReadAndErased", testPreferredLocale},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

@@ -53,7 +53,7 @@ func testNotifications(t *testing.T, f *fixture) {
 	// Unpublished notifications wait in the outbox of their day (UTC).
 	day := loyalty.DateOf(now, time.UTC)
 	inOutbox := func(id string) bool {
-		return hasHit(t, f.st.Unpublished, day, "m-inbox", func(h loyalty.IndexHit) bool { return h.NotificationID == id })
+		return hasHit(t, f.st.Unpublished, day, "m-inbox", func(h loyalty.DueItem) bool { return h.NotificationID == id })
 	}
 	if !inOutbox(dup.ID) {
 		t.Errorf("outbox of %s: got no %s, want it until published", day, dup.ID)

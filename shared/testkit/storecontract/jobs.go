@@ -19,13 +19,13 @@ const dueShards = table.Shards
 func dueShard(id loyalty.MemberID) int { return table.Shard(string(id)) }
 
 // pageFunc is one of the index reads.
-type pageFunc func(ctx context.Context, day loyalty.Date, shard int, cursor string, limit int) ([]loyalty.IndexHit, string, error)
+type pageFunc func(ctx context.Context, day loyalty.Date, shard int, cursor string, limit int) ([]loyalty.DueItem, string, error)
 
 // allHits reads every page of one day and shard, limit hits a page; it fails
 // on a page above the limit, a repeated hit and a cursor that never ends.
-func allHits(tb testing.TB, page pageFunc, day loyalty.Date, shard, limit int) []loyalty.IndexHit {
+func allHits(tb testing.TB, page pageFunc, day loyalty.Date, shard, limit int) []loyalty.DueItem {
 	tb.Helper()
-	var out []loyalty.IndexHit
+	var out []loyalty.DueItem
 	seen := map[string]bool{}
 	cursor := ""
 	for pages := 0; ; pages++ {
@@ -56,7 +56,7 @@ func allHits(tb testing.TB, page pageFunc, day loyalty.Date, shard, limit int) [
 
 // hasHit reports whether member's shard of the index on day holds a hit of
 // member that ok accepts.
-func hasHit(tb testing.TB, page pageFunc, day loyalty.Date, member loyalty.MemberID, ok func(loyalty.IndexHit) bool) bool {
+func hasHit(tb testing.TB, page pageFunc, day loyalty.Date, member loyalty.MemberID, ok func(loyalty.DueItem) bool) bool {
 	tb.Helper()
 	for _, h := range allHits(tb, page, day, dueShard(member), 0) {
 		if h.MemberID == member && ok(h) {
@@ -66,7 +66,7 @@ func hasHit(tb testing.TB, page pageFunc, day loyalty.Date, member loyalty.Membe
 	return false
 }
 
-func anyHit(loyalty.IndexHit) bool { return true }
+func anyHit(loyalty.DueItem) bool { return true }
 
 // shardsWith lists the shards of the index on day that hold member.
 func shardsWith(tb testing.TB, page pageFunc, day loyalty.Date, member loyalty.MemberID) []int {
@@ -100,7 +100,7 @@ func membersOfShard(prefix string, n int) (same []loyalty.MemberID, other loyalt
 	return same, other
 }
 
-func memberIDs(hits []loyalty.IndexHit) []loyalty.MemberID {
+func memberIDs(hits []loyalty.DueItem) []loyalty.MemberID {
 	var out []loyalty.MemberID
 	for _, h := range hits {
 		out = append(out, h.MemberID)
@@ -130,7 +130,7 @@ func testDueIndex(t *testing.T, f *fixture) {
 			t.Errorf("due %s, shard %d, pages of %d: got %v, want %v", day, shard, limit, got, same)
 		}
 	}
-	hits := map[loyalty.MemberID]loyalty.IndexHit{}
+	hits := map[loyalty.MemberID]loyalty.DueItem{}
 	for _, h := range allHits(t, f.st.DueAccounts, day, shard, 0) {
 		hits[h.MemberID] = h
 	}
@@ -189,7 +189,7 @@ func testDueIndex(t *testing.T, f *fixture) {
 		if err != nil || n.Kind != loyalty.NotePointsExpired || n.Published {
 			t.Errorf("%s's expiry notification: got %+v (%v), want an unpublished points_expired", m, n, err)
 		}
-		if !hasHit(t, f.st.Unpublished, today, m, func(h loyalty.IndexHit) bool { return h.NotificationID == n.ID }) {
+		if !hasHit(t, f.st.Unpublished, today, m, func(h loyalty.DueItem) bool { return h.NotificationID == n.ID }) {
 			t.Errorf("outbox of %s: got no %s, want the unpublished notification", today, n.ID)
 		}
 	}
@@ -284,7 +284,7 @@ func testOtherIndexes(t *testing.T, f *fixture) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	isRed := func(h loyalty.IndexHit) bool { return h.RedemptionID == red.ID }
+	isRed := func(h loyalty.DueItem) bool { return h.RedemptionID == red.ID }
 	if red.ValidUntil != "2026-04-09" || !hasHit(t, f.st.RewardsEnding, red.ValidUntil, "m-idx", isRed) {
 		t.Errorf("rewards ending %s: got none for %s, want it (valid until 2026-04-09)", red.ValidUntil, red.ID)
 	}
@@ -299,7 +299,7 @@ func testOtherIndexes(t *testing.T, f *fixture) {
 	}
 
 	week := func(w string) pageFunc {
-		return func(c context.Context, _ loyalty.Date, shard int, cursor string, limit int) ([]loyalty.IndexHit, string, error) {
+		return func(c context.Context, _ loyalty.Date, shard int, cursor string, limit int) ([]loyalty.DueItem, string, error) {
 			return f.st.ActiveInWeek(c, w, shard, cursor, limit)
 		}
 	}
@@ -353,7 +353,7 @@ func testSeed(t *testing.T, f *fixture) {
 	for i := range 30 {
 		id := loyalty.MemberID(fmt.Sprintf("seed-%02d", i))
 		a := loyalty.NewAccount(id, now)
-		a.Balance, a.Lifetime, a.Lots, a.DueOn, a.TierRoom = 10, 10, []loyalty.Lot{{Expires: "2026-03-31", Points: 10}}, "2026-04-01", loyalty.NoRoom
+		a.Balance, a.Lifetime, a.Lots, a.DueOn = 10, 10, []loyalty.Lot{{Expires: "2026-03-31", Points: 10}}, "2026-04-01"
 		accounts = append(accounts, a)
 		entries = append(entries, loyalty.Entry{MemberID: id, Key: "p:seed:" + string(id), Kind: loyalty.KindAccrual, Delta: 10,
 			Earned: 10, At: now, Lots: []loyalty.Lot{{Expires: "2026-03-31", Points: 10}}})

@@ -368,7 +368,7 @@ func testAtomicChange(t *testing.T, f *fixture) {
 	if after.Balance != before.Balance-20 || after.Version != before.Version+1 {
 		t.Errorf("account: got balance %d version %d, want %d at version %d", after.Balance, after.Version, before.Balance-20, before.Version+1)
 	}
-	if !hasHit(t, f.st.RewardsEnding, red.ValidUntil, "m-all", func(h loyalty.IndexHit) bool { return h.RedemptionID == red.ID }) {
+	if !hasHit(t, f.st.RewardsEnding, red.ValidUntil, "m-all", func(h loyalty.DueItem) bool { return h.RedemptionID == red.ID }) {
 		t.Errorf("rewards ending %s: got no %s, want it with the redemption", red.ValidUntil, red.ID)
 	}
 
@@ -402,7 +402,7 @@ func testAtomicChange(t *testing.T, f *fixture) {
 	if _, _, err := f.svc.CancelRedemption(ctx, "m-all", red.ID); err != nil {
 		t.Fatal(err)
 	}
-	if hasHit(t, f.st.RewardsEnding, red.ValidUntil, "m-all", func(h loyalty.IndexHit) bool { return h.RedemptionID == red.ID }) {
+	if hasHit(t, f.st.RewardsEnding, red.ValidUntil, "m-all", func(h loyalty.DueItem) bool { return h.RedemptionID == red.ID }) {
 		t.Errorf("rewards ending %s after the cancellation: got %s, want it gone", red.ValidUntil, red.ID)
 	}
 	// A full refund of the second coffee claws its points back, marks the

@@ -1,0 +1,358 @@
+package dynamo_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/loyalty-functions/loyalty/shared/dynamo"
+	"github.com/loyalty-functions/loyalty/shared/loyalty"
+)
+
+// countingClient counts the requests the store sends, by kind.
+type countingClient struct {
+	dynamo.Client
+	writes, batchGets, gets, queries atomic.Int64
+}
+
+func (c *countingClient) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	c.writes.Add(1)
+	return c.Client.TransactWriteItems(ctx, in, opts...)
+}
+
+func (c *countingClient) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	c.batchGets.Add(1)
+	return c.Client.BatchGetItem(ctx, in, opts...)
+}
+
+func (c *countingClient) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	c.gets.Add(1)
+	return c.Client.GetItem(ctx, in, opts...)
+}
+
+func (c *countingClient) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	c.queries.Add(1)
+	return c.Client.Query(ctx, in, opts...)
+}
+
+func (c *countingClient) requests() int64 {
+	return c.writes.Load() + c.batchGets.Load() + c.gets.Load() + c.queries.Load()
+}
+
+// coffeeFixture is the store fixture on a counting client with a coffee
+// card of 7 stamps and a welcome bonus limited to 3 uses per member.
+func coffeeFixture(tb testing.TB) (fixture, *countingClient) {
+	tb.Helper()
+	f, cc, _ := coffeeFixtureTable(tb)
+	return f, cc
+}
+
+// coffeeFixtureTable is coffeeFixture and the name of its table.
+func coffeeFixtureTable(tb testing.TB) (fixture, *countingClient, string) {
+	tb.Helper()
+	cc := &countingClient{Client: db}
+	table := newTable(tb)
+	st := dynamo.New(cc, table)
+	prog := testProgram(tb)
+	prog.Rewards = []loyalty.Reward{{ID: "free-coffee", Name: "Free coffee", Kind: loyalty.RewardFreeProduct, Cost: 0, Active: true, ValidDays: 30}}
+	prog.StampCards = []loyalty.StampCard{{ID: "coffee-card", Name: "7+1", Stamps: 7, Categories: []string{"coffee"},
+		RewardID: "free-coffee", OnRefund: loyalty.StampRefundRevoke}}
+	prog.Promotions = []loyalty.Promotion{{ID: "welcome-bonus", Name: "50 bonus", From: "2026-01-01", BonusPoints: 50,
+		MinSpendMinor: 1000, LimitPerMember: 3}}
+	if err := prog.Validate(); err != nil {
+		tb.Fatal(err)
+	}
+	clock := &testClock{now: time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)}
+	f := fixture{store: st, clock: clock, svc: &loyalty.Service{Store: st, Referrals: st, Snapshots: st, Catalog: st,
+		Erasures: st, ErasureLog: st, Program: prog, Clock: clock}}
+	// The member's first purchase (no coffee, below the bonus's minimum)
+	// makes the account; what follows is the common case.
+	if _, err := f.svc.Accrue(context.Background(), f.purchase("m-coffee", "first", 500, clock.Now())); err != nil {
+		tb.Fatal(err)
+	}
+	return f, cc, table
+}
+
+// coffee is a purchase of 15 EUR with a coffee line: 15 points, a stamp,
+// and the welcome bonus while the member has uses left.
+func (f fixture) coffee(member, event string) loyalty.Purchase {
+	p := f.purchase(member, event, 1_500, f.clock.Now())
+	p.Lines = []loyalty.Line{{ID: "1", SKU: "ESP", Category: "coffee", Quantity: 1, Minor: 1_500}}
+	return p
+}
+
+// Twenty coffee purchases in a row: each is one transaction without a read,
+// also the 7th and 14th, which fill the card (the reward is put in the same
+// transaction), and the 4th, the first past the bonus's limit: the store
+// knows the member's counters from the account it wrote first and follows
+// them through its own credits, so it chooses the right form each time.
+func TestCoffeePurchasesAreOneTransactionEach(t *testing.T) {
+	f, cc := coffeeFixture(t)
+	ctx := context.Background()
+	writes, reads := cc.writes.Load(), cc.requests()-cc.writes.Load()
+	var bonuses, issued int
+	for i := range 20 {
+		res, err := f.svc.Accrue(ctx, f.coffee("m-coffee", fmt.Sprintf("c%02d", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range res.Entry.Rules {
+			if r.Rule == "promo:welcome-bonus" {
+				bonuses++
+			}
+		}
+		for _, m := range res.Entry.Stamps {
+			if m.RedemptionID != "" {
+				issued++
+			}
+		}
+	}
+	if got := cc.requests() - cc.writes.Load() - reads; got != 0 {
+		t.Errorf("reads: got %d requests that read, want 0", got)
+	}
+	if got := cc.writes.Load() - writes; got != 20 {
+		t.Errorf("transactions: got %d, want 20, one per purchase", got)
+	}
+	a, err := f.store.Account(ctx, "m-coffee")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bonuses != 3 || a.PromoUses["welcome-bonus"] != 3 {
+		t.Errorf("welcome bonus: got %d entries with it and %d uses, want 3 and 3", bonuses, a.PromoUses["welcome-bonus"])
+	}
+	if issued != 2 || a.Stamps["coffee-card"] != 6 {
+		t.Errorf("stamps: got %d rewards issued and %d on the card, want 2 and 6", issued, a.Stamps["coffee-card"])
+	}
+	if want := loyalty.Points(5 + 20*15 + 3*50); a.Balance != want {
+		t.Errorf("balance: got %d, want %d", a.Balance, want)
+	}
+	f.audit(t)
+}
+
+// Two processes (two stores, as two Lambda containers) buy for one member
+// in turn: each one's counters go stale with the other's credits, so at a
+// threshold its quick credit's condition fails and it plans from the
+// account the failure returned (no read). The outcome is exact all the
+// same.
+func TestCoffeePurchasesFromTwoProcessesStayExact(t *testing.T) {
+	f, cc, table := coffeeFixtureTable(t)
+	ctx := context.Background()
+	other := dynamo.New(cc, table)
+	svc2 := *f.svc
+	svc2.Store, svc2.Referrals, svc2.Snapshots, svc2.Catalog, svc2.Erasures, svc2.ErasureLog = other, other, other, other, other, other
+	reads, writes := cc.requests()-cc.writes.Load(), cc.writes.Load()
+	var bonuses, issued int
+	for i := range 20 {
+		svc := f.svc
+		if i%3 == 1 {
+			svc = &svc2
+		}
+		res, err := svc.Accrue(ctx, f.coffee("m-coffee", fmt.Sprintf("two-%02d", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range res.Entry.Rules {
+			if r.Rule == "promo:welcome-bonus" {
+				bonuses++
+			}
+		}
+		for _, m := range res.Entry.Stamps {
+			if m.RedemptionID != "" {
+				issued++
+			}
+		}
+	}
+	if got := cc.requests() - cc.writes.Load() - reads; got != 0 {
+		t.Errorf("reads: got %d requests that read, want 0", got)
+	}
+	if got := cc.writes.Load() - writes; got <= 20 {
+		t.Errorf("transactions: got %d, want more than 20 (stale counters fail a condition now and then)", got)
+	}
+	a, err := f.store.Account(ctx, "m-coffee")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bonuses != 3 || a.PromoUses["welcome-bonus"] != 3 || issued != 2 || a.Stamps["coffee-card"] != 6 {
+		t.Errorf("got %d bonuses (%d uses), %d rewards and %d stamps on the card, want 3 (3), 2 and 6",
+			bonuses, a.PromoUses["welcome-bonus"], issued, a.Stamps["coffee-card"])
+	}
+	if want := loyalty.Points(5 + 20*15 + 3*50); a.Balance != want {
+		t.Errorf("balance: got %d, want %d", a.Balance, want)
+	}
+	f.audit(t)
+}
+
+// 32 concurrent coffee purchases for one member: exactly 32 stamps (4
+// filled cards, 4 on the card), the welcome bonus exactly 3 times, never
+// more, the balance exact and the audit clean, with the stamp and use
+// counters written in the purchase's own transaction.
+func TestConcurrentCoffeePurchasesCountExactly(t *testing.T) {
+	f, _ := coffeeFixture(t)
+	ctx := context.Background()
+	const n = 32
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		fails   []error
+		bonuses int
+		issued  []string
+	)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := accrueRetrying(ctx, f.svc, f.coffee("m-coffee", fmt.Sprintf("cc-%02d", i)))
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				fails = append(fails, err)
+				return
+			}
+			for _, r := range res.Entry.Rules {
+				if r.Rule == "promo:welcome-bonus" {
+					bonuses++
+				}
+			}
+			for _, m := range res.Entry.Stamps {
+				if m.RedemptionID != "" {
+					issued = append(issued, m.RedemptionID)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if len(fails) > 0 {
+		t.Fatalf("purchases: got %d failures (first %v), want none", len(fails), fails[0])
+	}
+	a, err := f.store.Account(ctx, "m-coffee")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bonuses != 3 || a.PromoUses["welcome-bonus"] != 3 {
+		t.Errorf("welcome bonus: got %d entries with it and %d uses, want exactly 3 and 3", bonuses, a.PromoUses["welcome-bonus"])
+	}
+	if len(issued) != 4 || a.Stamps["coffee-card"] != 4 {
+		t.Errorf("stamps: got %d rewards issued and %d on the card, want 4 and 4 (32 stamps)", len(issued), a.Stamps["coffee-card"])
+	}
+	for _, id := range issued {
+		if red, err := f.store.Redemption(ctx, "m-coffee", id); err != nil || !strings.HasPrefix(red.Source, "stamp_card:") {
+			t.Errorf("issued reward %s: got %+v, %v, want a stamp card's reward", id, red, err)
+		}
+	}
+	if want := loyalty.Points(5 + n*15 + 3*50); a.Balance != want {
+		t.Errorf("balance: got %d, want %d", a.Balance, want)
+	}
+	f.audit(t)
+}
+
+// A redemption is two requests: the read (account, entry and reward in one
+// BatchGetItem) and the write.
+func TestRedemptionIsOneReadAndOneWrite(t *testing.T) {
+	f, cc := coffeeFixture(t)
+	ctx := context.Background()
+	f.putReward(t, "mug", 3)
+	before := cc.requests()
+	red, _, err := f.svc.Redeem(ctx, "m-coffee", "idem-1", "mug")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cc.requests() - before; got != 2 {
+		t.Errorf("requests: got %d, want 2 (one read, one write)", got)
+	}
+	if red.RewardID != "mug" || red.Cost != 3 || f.balance(t, "m-coffee") != 2 {
+		t.Errorf("redemption: got %+v and balance %d, want the mug for 3 and balance 2", red, f.balance(t, "m-coffee"))
+	}
+	// The redemption kept the account's tier headroom: the next purchase
+	// is still one transaction without a read.
+	before = cc.requests()
+	writes := cc.writes.Load()
+	if _, err := f.svc.Accrue(ctx, f.coffee("m-coffee", "after-redeem")); err != nil {
+		t.Fatal(err)
+	}
+	if got, w := cc.requests()-before, cc.writes.Load()-writes; got != 1 || w != 1 {
+		t.Errorf("the purchase after a redemption: got %d requests (%d transactions), want 1", got, w)
+	}
+	// An unknown reward is still not found.
+	if _, _, err := f.svc.Redeem(ctx, "m-coffee", "idem-2", "no-such"); loyalty.ErrorCode(err) != loyalty.CodeNotFound {
+		t.Errorf("unknown reward: got %v, want %s", err, loyalty.CodeNotFound)
+	}
+}
+
+// billedClient sums the write units AWS bills for each transaction
+// (billing.go), table and each index apart, from the images of the items
+// before and after it: DynamoDB Local's own figure charges a transaction
+// that writes an index several times over.
+type billedClient struct {
+	dynamo.Client
+	mu    sync.Mutex
+	table float64
+	index map[string]float64
+}
+
+func (c *billedClient) image(ctx context.Context, name *string, key map[string]types.AttributeValue) map[string]types.AttributeValue {
+	out, err := c.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: name, Key: key, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return nil
+	}
+	return out.Item
+}
+
+func (c *billedClient) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	type target struct {
+		name *string
+		key  map[string]types.AttributeValue
+	}
+	var ts []target
+	for _, it := range in.TransactItems {
+		switch {
+		case it.Put != nil:
+			ts = append(ts, target{it.Put.TableName, map[string]types.AttributeValue{"pk": it.Put.Item["pk"], "sk": it.Put.Item["sk"]}})
+		case it.Update != nil:
+			ts = append(ts, target{it.Update.TableName, it.Update.Key})
+		case it.Delete != nil:
+			ts = append(ts, target{it.Delete.TableName, it.Delete.Key})
+		case it.ConditionCheck != nil:
+			ts = append(ts, target{it.ConditionCheck.TableName, it.ConditionCheck.Key})
+		}
+	}
+	before := make([]map[string]types.AttributeValue, len(ts))
+	for i, t := range ts {
+		before[i] = c.image(ctx, t.name, t.key)
+	}
+	out, err := c.Client.TransactWriteItems(ctx, in, opts...)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, t := range ts {
+		if err != nil {
+			c.table += dynamo.BilledFailedWrite(before[i])
+			continue
+		}
+		after := c.image(ctx, t.name, t.key)
+		tu, _ := dynamo.BilledWrite(before[i], after, 2)
+		c.table += tu
+		for ix, u := range dynamo.BilledIndexWrites(before[i], after) {
+			if c.index == nil {
+				c.index = map[string]float64{}
+			}
+			c.index[ix] += u
+		}
+	}
+	return out, err
+}
+
+// take returns the units since the last take and starts again.
+func (c *billedClient) take() (float64, map[string]float64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, ix := c.table, c.index
+	c.table, c.index = 0, nil
+	return t, ix
+}

@@ -1,0 +1,155 @@
+package dynamo
+
+import (
+	"strconv"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/loyalty-functions/loyalty/shared/loyalty"
+)
+
+// maxCountHints bounds the members whose counters the store remembers;
+// past it the memory starts again empty (a forgotten count costs one
+// planned write).
+const maxCountHints = 100_000
+
+// A quick credit must name, for each stamp card, whether the card fills
+// (its last stamp: the card empties and the reward is issued) or not, and
+// for each promotion limited per member, whether the member's uses are
+// below the limit (it applies and counts) or have reached it (it gives
+// nothing): the entry differs, and a condition cannot choose between two
+// entries. So the store remembers the counters of the members it wrote:
+// what it last saw of an account (a read, a failed condition's account, a
+// planned write) and what its own quick credits added since. It chooses
+// the form those counts say, and the condition checks it: a count that is
+// wrong (another process wrote the member, or the store forgot) fails the
+// condition, and the store plans from the account the failure returned (a
+// second write, no read) and remembers its counts again.
+
+// memberCounts is what the store knows of one member's counters: all of
+// them, as of an account it saw, plus its own quick credits since.
+type memberCounts struct {
+	stamps, uses map[string]int
+}
+
+// quickForm is op.Quick in the form the remembered counts say.
+func (s *Store) quickForm(op loyalty.Op) *loyalty.QuickCredit {
+	q := op.Quick
+	if len(q.Uses) == 0 && len(q.Stamps) == 0 {
+		return q
+	}
+	var reached, filling []string
+	s.mu.Lock()
+	if mc, ok := s.counts[op.Member]; ok {
+		for _, c := range q.Uses {
+			if mc.uses[c.ID] >= c.Limit {
+				reached = append(reached, c.ID)
+			}
+		}
+		for _, c := range q.Stamps {
+			if mc.stamps[c.ID] == c.Limit {
+				filling = append(filling, c.ID)
+			}
+		}
+	}
+	s.mu.Unlock()
+	if len(reached) == 0 && len(filling) == 0 {
+		return q
+	}
+	r, ok, err := q.With(reached, filling)
+	if err != nil || !ok {
+		return q
+	}
+	return &r
+}
+
+// quickFormFor is the quick form of op that acct, with its stored tier
+// headroom room, is in; nil when none is.
+func quickFormFor(op loyalty.Op, acct loyalty.Account, room *int64) *loyalty.QuickCredit {
+	q := op.Quick
+	var reached, filling []string
+	for _, cs := range [][]loyalty.Counter{q.Uses, q.Reached} {
+		for _, c := range cs {
+			if acct.PromoUses[c.ID] >= c.Limit {
+				reached = append(reached, c.ID)
+			}
+		}
+	}
+	for _, cs := range [][]loyalty.Counter{q.Stamps, q.Filling} {
+		for _, c := range cs {
+			if acct.Stamps[c.ID] == c.Limit {
+				filling = append(filling, c.ID)
+			}
+		}
+	}
+	f, ok, err := q.With(reached, filling)
+	if err != nil || !ok || !f.Holds(acct, true, f.Entry.At) || room == nil || *room <= int64(f.Qualifying) {
+		return nil
+	}
+	return &f
+}
+
+// learnCounts remembers the member's counters as acct holds them.
+func (s *Store) learnCounts(m loyalty.MemberID, acct loyalty.Account) {
+	mc := &memberCounts{stamps: map[string]int{}, uses: map[string]int{}}
+	for k, n := range acct.Stamps {
+		mc.stamps[k] = n
+	}
+	for k, n := range acct.PromoUses {
+		mc.uses[k] = n
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.counts == nil || len(s.counts) >= maxCountHints {
+		s.counts = map[loyalty.MemberID]*memberCounts{}
+	}
+	s.counts[m] = mc
+}
+
+// countQuick follows the counters through a quick credit q that was
+// written: stamps and uses one up, filled cards empty.
+func (s *Store) countQuick(m loyalty.MemberID, q *loyalty.QuickCredit) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	mc, ok := s.counts[m]
+	if !ok {
+		return
+	}
+	for _, c := range q.Stamps {
+		mc.stamps[c.ID]++
+	}
+	for _, c := range q.Uses {
+		mc.uses[c.ID]++
+	}
+	for _, c := range q.Filling {
+		mc.stamps[c.ID] = 0
+	}
+}
+
+// roomOf is the tier headroom an account item stores (codec.go), nil when
+// it has none.
+func roomOf(item map[string]types.AttributeValue) *int64 {
+	n, ok := item[aRoom].(*types.AttributeValueMemberN)
+	if !ok {
+		return nil
+	}
+	v, err := strconv.ParseInt(n.Value, 10, 64)
+	if err != nil {
+		return nil
+	}
+	return &v
+}
+
+// keepsHeadroom reports whether the stored headroom of before still bounds
+// after's: the same tier, and no month with more qualifying points.
+func keepsHeadroom(before, after loyalty.Account) bool {
+	if before.Tier != after.Tier {
+		return false
+	}
+	for m, p := range after.Qualifying {
+		if p > before.Qualifying[m] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,238 @@
+package loyalty
+
+import "time"
+
+// QuickCredit describes a purchase credit whose outcome is known without
+// the member's account, as long as the account is in a state the
+// description names: then the full planner (PlanEarning) writes exactly
+// Entry and changes the account exactly as Apply does. A store may write it
+// without reading the account, checking Holds in the write itself; when the
+// account is not in that state (a tier would be reached, a deficit is
+// paid back, ...) the store plans as usual. A stamp card's last stamp and a
+// promotion past its limit per member have quick forms of their own
+// (With), for a store that knows the counts. The property test in
+// quickcredit_test.go holds every form against the planner.
+type QuickCredit struct {
+	// Entry is the ledger entry the planner writes (without Fingerprint).
+	Entry Entry
+
+	// What must hold of the account (Holds):
+	//   - it exists, with no deficit and no debt, no pending referral bonus;
+	//   - its tier is Tier;
+	//   - its oldest lot expires between OldestFrom and Entry.Lots[0].Expires
+	//     (the credit does not change which lot is oldest, and the oldest
+	//     lot is not yet due for expiry);
+	//   - TierHeadroom is more than Qualifying (the credit reaches no tier);
+	//   - each counter of Stamps and Uses is below its Limit before the
+	//     credit, which raises it by one (no card fills, no promotion
+	//     passes its limit per member);
+	//   - each counter of Reached is at least its Limit (a promotion whose
+	//     limit per member is reached gives nothing and counts nothing);
+	//   - each counter of Filling is exactly its Limit (the card's last
+	//     stamp: the credit empties the card and issues Issued).
+	Tier       string
+	OldestFrom Date
+	Qualifying Points // qualifying points the credit adds to Month
+	Month      string // the program-local month "2006-01" of the purchase
+	Stamps     []Counter
+	Uses       []Counter
+	Reached    []Counter
+	Filling    []Counter
+	Issued     []Redemption // the rewards of the Filling cards, to put as new
+
+	prog     *Program
+	purchase Purchase
+	now      time.Time
+}
+
+// Counter is a count per member: a stamp card's stamps (Account.Stamps) or
+// a promotion's uses (Account.PromoUses), and the bound Holds checks it by.
+type Counter struct {
+	ID    string
+	Limit int
+}
+
+// QuickCredit returns the quick form of the credit of p, and false when the
+// purchase's outcome always depends on the account beyond what a
+// QuickCredit can name: a member cap on purchases (what was earned today),
+// a promotion with a budget, a stamp card of one stamp, a credit that is not
+// a single new lot.
+func (prog *Program) QuickCredit(p Purchase, now time.Time) (QuickCredit, bool, error) {
+	return prog.quickCredit(p, now, nil, nil)
+}
+
+// WithLimitsReached is the quick form of the same credit on an account
+// where the promotions ids (of q.Uses) have reached their limit per member.
+func (q QuickCredit) WithLimitsReached(ids []string) (QuickCredit, bool, error) {
+	return q.prog.quickCredit(q.purchase, q.now, ids, nil)
+}
+
+// With is the quick form of the same credit on an account where the
+// promotions reached have reached their limit per member and the stamp
+// cards filling hold all their stamps but one.
+func (q QuickCredit) With(reached, filling []string) (QuickCredit, bool, error) {
+	return q.prog.quickCredit(q.purchase, q.now, reached, filling)
+}
+
+func (prog *Program) quickCredit(p Purchase, now time.Time, reached, filling []string) (QuickCredit, bool, error) {
+	if _, capped := prog.memberCaps(SourcePurchases); capped {
+		return QuickCredit{}, false, nil
+	}
+	q := QuickCredit{prog: prog, purchase: p, now: now, Tier: "", OldestFrom: prog.Today(now).AddDays(-1), Month: prog.monthOf(p.OccurredAt)}
+	var uses map[string]int
+	for _, id := range reached {
+		if pr, ok := prog.promotion(id); ok && pr.LimitPerMember > 0 {
+			if uses == nil {
+				uses = map[string]int{}
+			}
+			uses[id] = pr.LimitPerMember
+			q.Reached = append(q.Reached, Counter{ID: id, Limit: pr.LimitPerMember})
+		}
+	}
+	earn, err := prog.Earnings(p, "", uses) // the base tier, no other promotion used yet
+	if err != nil {
+		return QuickCredit{}, false, err
+	}
+	q.Qualifying = earn.Points
+	for _, id := range earn.Promotions {
+		pr, ok := prog.promotion(id)
+		if !ok || pr.BudgetPoints > 0 {
+			return QuickCredit{}, false, nil
+		}
+		if pr.LimitPerMember > 0 {
+			q.Uses = append(q.Uses, Counter{ID: id, Limit: pr.LimitPerMember})
+		}
+	}
+	var stamps map[string]int
+	for _, card := range prog.StampCardsFor(p) {
+		if card.Stamps <= 1 {
+			return QuickCredit{}, false, nil
+		}
+		c := Counter{ID: card.ID, Limit: card.Stamps - 1}
+		if !contains(filling, card.ID) {
+			q.Stamps = append(q.Stamps, c)
+			continue
+		}
+		if stamps == nil {
+			stamps = map[string]int{}
+		}
+		stamps[card.ID] = c.Limit
+		q.Filling = append(q.Filling, c)
+	}
+	// The planner on the smallest account in that state: base tier, one
+	// point in a lot older than any credit's, no stamps but on the cards
+	// filling, no uses but the limits reached.
+	plain := Account{MemberID: p.MemberID, CreatedAt: now, Version: 1, Balance: 1,
+		Lots: []Lot{{Expires: "0000-01-01", Points: 1}}, PromoUses: uses, Stamps: stamps}
+	c, err := planEarning(plain, prog, p, earn, now)
+	if err != nil {
+		return QuickCredit{}, false, err
+	}
+	e := c.Entry
+	if len(e.Lots) != 1 || e.Lots[0].Points != e.Delta || e.DeficitDelta != 0 || e.DebtDelta != 0 ||
+		len(c.Issued) != len(q.Filling) || c.Referral != nil || len(c.Budgets) > 0 || e.Earned != e.Delta {
+		return QuickCredit{}, false, nil
+	}
+	q.Issued = c.Issued
+	e.Tier = "" // an upgrade on the plain account: the real one must have the headroom instead
+	q.Entry = e
+	return q, true, nil
+}
+
+// Lot is the lot the credit fills.
+func (q QuickCredit) Lot() Lot { return q.Entry.Lots[0] }
+
+// Holds reports whether acct is in the state q names at now.
+func (q QuickCredit) Holds(acct Account, exists bool, now time.Time) bool {
+	if !exists || acct.Deficit != 0 || acct.Debt != 0 || acct.ReferredBy != "" || acct.Tier != q.Tier {
+		return false
+	}
+	oldest := acct.NextExpiry()
+	if oldest == "" || oldest > q.Lot().Expires || oldest < q.OldestFrom {
+		return false
+	}
+	if q.Headroom(acct, now) <= q.Qualifying {
+		return false
+	}
+	for _, c := range q.Stamps {
+		if acct.Stamps[c.ID] >= c.Limit {
+			return false
+		}
+	}
+	for _, c := range q.Uses {
+		if acct.PromoUses[c.ID] >= c.Limit {
+			return false
+		}
+	}
+	for _, c := range q.Reached {
+		if acct.PromoUses[c.ID] < c.Limit {
+			return false
+		}
+	}
+	for _, c := range q.Filling {
+		if acct.Stamps[c.ID] != c.Limit {
+			return false
+		}
+	}
+	return true
+}
+
+// Apply returns acct after the credit; acct must satisfy Holds. Months no
+// tier window counts stay as they were (the planner drops them), and the
+// version is the store's to raise.
+func (q QuickCredit) Apply(acct Account) Account {
+	a := acct.Clone()
+	e := q.Entry
+	a.Balance += e.Delta
+	a.Lifetime += e.Earned
+	a.addLot(q.Lot().Expires, q.Lot().Points)
+	if a.Qualifying == nil {
+		a.Qualifying = map[string]Points{}
+	}
+	a.Qualifying[q.Month] += q.Qualifying
+	for _, c := range q.Stamps {
+		if a.Stamps == nil {
+			a.Stamps = map[string]int{}
+		}
+		a.Stamps[c.ID]++
+	}
+	for _, c := range q.Uses {
+		if a.PromoUses == nil {
+			a.PromoUses = map[string]int{}
+		}
+		a.PromoUses[c.ID]++
+	}
+	for _, c := range q.Filling {
+		a.Stamps[c.ID] = 0
+	}
+	a.LastActivity = e.At
+	return a
+}
+
+// Headroom is the account's TierHeadroom on the program's day of at.
+func (q QuickCredit) Headroom(acct Account, at time.Time) Points {
+	return q.prog.TierHeadroom(acct, q.prog.Today(at))
+}
+
+// TierHeadroom is how many qualifying points the account can still gain in
+// the window of day today without reaching its next tier: NoRoom on the top
+// tier or without tiers. Credits lower it by their qualifying points; it
+// rises only as months leave the window, and it changes with the tier, so a
+// value computed at an earlier write on the same tier, less what was
+// credited since, is never too large.
+func (p *Program) TierHeadroom(a Account, today Date) Points {
+	i := p.levelIndex(a.Tier)
+	if len(p.Tiers.Levels) == 0 || i+1 >= len(p.Tiers.Levels) {
+		return NoRoom
+	}
+	return p.Tiers.Levels[i+1].Threshold - p.QualifyingPoints(a, today)
+}
+
+func contains(ids []string, id string) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
