@@ -19,11 +19,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/loyalty-functions/loyalty/shared/dynamo"
-	"github.com/loyalty-functions/loyalty/shared/dynamolocal"
+	"github.com/loyalty-functions/loyalty/shared/local/dynamolocal"
+	"github.com/loyalty-functions/loyalty/shared/local/runtimeapi"
+	"github.com/loyalty-functions/loyalty/shared/local/sqslocal"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
-	"github.com/loyalty-functions/loyalty/shared/runtimeapi"
 	"github.com/loyalty-functions/loyalty/shared/spec/partnerqueue"
-	"github.com/loyalty-functions/loyalty/shared/sqslocal"
 )
 
 // testProgram is the program the binary reads: the demo's base rules and

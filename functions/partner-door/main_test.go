@@ -19,10 +19,10 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/loyalty-functions/loyalty/shared/dynamo"
-	"github.com/loyalty-functions/loyalty/shared/dynamolocal"
-	"github.com/loyalty-functions/loyalty/shared/localgateway"
+	"github.com/loyalty-functions/loyalty/shared/local/dynamolocal"
+	"github.com/loyalty-functions/loyalty/shared/local/localgateway"
+	"github.com/loyalty-functions/loyalty/shared/local/runtimeapi"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
-	"github.com/loyalty-functions/loyalty/shared/runtimeapi"
 	"github.com/loyalty-functions/loyalty/shared/spec/partnerqueue"
 )
 

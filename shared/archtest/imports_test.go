@@ -74,15 +74,15 @@ var (
 	// toolLeaves are what the ops commands share with the local stack (its
 	// state file) and the command lines' flag parsing; standard library
 	// only, so an ops command links them without linking the local stack.
-	toolLeaves = []string{"shared/localstate", "shared/cliflags"}
+	toolLeaves = []string{"shared/tools/localstate", "shared/tools/cliflags"}
 	// adapters are the production adapters: one outside thing each.
 	adapters = []string{"shared/config", "shared/dynamo", "shared/eventbus", "shared/httpapi", "shared/ingest", "shared/jobs"}
 	// contracts are what partners send and what we publish.
 	contracts = []string{"events"}
 	// localOrTools may never be linked into a function binary.
-	localOrTools = []string{"shared/local", "shared/localstack", "shared/localstate", "shared/cliflags", "shared/localsched", "shared/localgateway", "shared/localiam",
-		"shared/sqslocal", "shared/dynamolocal", "shared/runtimeapi", "shared/tools", "shared/bench", "shared/replay",
-		"shared/cmd", "shared/testkit", "shared/dynamo/dynamotest", "shared/archtest"}
+	localOrTools = []string{"shared/local", "shared/local/localstack", "shared/tools/localstate", "shared/tools/cliflags", "shared/local/localsched", "shared/local/localgateway", "shared/local/localiam",
+		"shared/local/sqslocal", "shared/local/dynamolocal", "shared/local/runtimeapi", "shared/tools", "shared/tools/bench", "shared/tools/replay",
+		"shared/cmd", "shared/testkit", "shared/testkit/dynamotest", "shared/archtest"}
 )
 
 func TestTheDomainImportsOnlyTheStandardLibrary(t *testing.T) {
@@ -184,7 +184,7 @@ func TestCommandsForOpsLinkNoLocalStack(t *testing.T) {
 		}
 		for _, d := range p.deps {
 			rel, ours := strings.CutPrefix(d, module)
-			if d == "testing" || (ours && under(rel, "shared/local", "shared/localstack", "shared/sqslocal", "shared/dynamolocal", "shared/runtimeapi", "shared/localgateway", "shared/localsched", "shared/testkit")) {
+			if d == "testing" || (ours && under(rel, "shared/local", "shared/local/localstack", "shared/local/sqslocal", "shared/local/dynamolocal", "shared/local/runtimeapi", "shared/local/localgateway", "shared/local/localsched", "shared/testkit")) {
 				t.Errorf("%s links %s: got an ops command linking the local stack or test code", path, d)
 			}
 		}

@@ -13,7 +13,7 @@ import (
 // touched, because DynamoDB Local's ConsumedCapacity is not a bill (it
 // reports a cancelled transaction as nothing, and a transaction that
 // writes an index at several times the table's units). The bench
-// (shared/bench) and the store's capacity tests use these; the store itself
+// (shared/tools/bench) and the store's capacity tests use these; the store itself
 // does not. The rules, from the DynamoDB Developer Guide:
 //
 //   - Item size (CapacityUnitCalculations.html, "DynamoDB item sizes and

@@ -14,9 +14,9 @@ import (
 
 	"github.com/loyalty-functions/loyalty/events/partner"
 	"github.com/loyalty-functions/loyalty/shared/dynamo"
-	"github.com/loyalty-functions/loyalty/shared/dynamo/dynamotest"
 	"github.com/loyalty-functions/loyalty/shared/httpapi"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
+	"github.com/loyalty-functions/loyalty/shared/testkit/dynamotest"
 )
 
 // local is DynamoDB Local, started by the first test on the table (newAPIs).

@@ -13,9 +13,9 @@ import (
 
 	"github.com/loyalty-functions/loyalty/shared/config"
 	"github.com/loyalty-functions/loyalty/shared/dynamo"
-	"github.com/loyalty-functions/loyalty/shared/dynamo/dynamotest"
 	"github.com/loyalty-functions/loyalty/shared/httpapi"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
+	"github.com/loyalty-functions/loyalty/shared/testkit/dynamotest"
 )
 
 // reviewProgram has every rule the new routes touch: a category multiplier

@@ -16,7 +16,7 @@ import (
 // A mobile team's client, generated from openapi.json by openapi-typescript
 // (pinned in package-lock.json), compiles the sample flows of tsclient/
 // under tsc --strict; the flows use no casts, so the compiler checks every
-// field they read. shared/localstack runs the same flows against the stack.
+// field they read. shared/local/localstack runs the same flows against the stack.
 func TestGeneratedTypeScriptClientCompiles(t *testing.T) {
 	root, err := apispec.ModuleRoot()
 	if err != nil {

@@ -25,10 +25,10 @@ import (
 	"github.com/loyalty-functions/loyalty/events/partner"
 	"github.com/loyalty-functions/loyalty/shared/dynamo"
 	"github.com/loyalty-functions/loyalty/shared/ingest"
+	"github.com/loyalty-functions/loyalty/shared/local/sqslocal"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
-	"github.com/loyalty-functions/loyalty/shared/replay"
 	"github.com/loyalty-functions/loyalty/shared/spec/partnerqueue"
-	"github.com/loyalty-functions/loyalty/shared/sqslocal"
+	"github.com/loyalty-functions/loyalty/shared/tools/replay"
 )
 
 // Sizes of the fault-injection run (issue 4).

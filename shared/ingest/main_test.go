@@ -14,11 +14,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/loyalty-functions/loyalty/shared/dynamo"
-	"github.com/loyalty-functions/loyalty/shared/dynamo/dynamotest"
-	"github.com/loyalty-functions/loyalty/shared/dynamolocal"
 	"github.com/loyalty-functions/loyalty/shared/ingest"
+	"github.com/loyalty-functions/loyalty/shared/local/dynamolocal"
+	"github.com/loyalty-functions/loyalty/shared/local/sqslocal"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
-	"github.com/loyalty-functions/loyalty/shared/sqslocal"
+	"github.com/loyalty-functions/loyalty/shared/testkit/dynamotest"
 )
 
 // The local DynamoDB and SQS start on first use, not in TestMain, so that

@@ -5,9 +5,9 @@ import (
 	"testing"
 
 	"github.com/loyalty-functions/loyalty/shared/dynamo"
-	"github.com/loyalty-functions/loyalty/shared/dynamo/dynamotest"
 	"github.com/loyalty-functions/loyalty/shared/jobs"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
+	"github.com/loyalty-functions/loyalty/shared/testkit/dynamotest"
 	"github.com/loyalty-functions/loyalty/shared/testkit/storecontract"
 )
 

@@ -10,9 +10,9 @@ import (
 
 	"github.com/loyalty-functions/loyalty/events/domain"
 	"github.com/loyalty-functions/loyalty/shared/dynamo"
-	"github.com/loyalty-functions/loyalty/shared/dynamo/dynamotest"
 	"github.com/loyalty-functions/loyalty/shared/jobs"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
+	"github.com/loyalty-functions/loyalty/shared/testkit/dynamotest"
 )
 
 // local is DynamoDB Local, started by the first test on the table (newEnv).

@@ -26,9 +26,9 @@ import (
 	"text/tabwriter"
 
 	"github.com/loyalty-functions/loyalty/events/partner"
-	"github.com/loyalty-functions/loyalty/shared/cliflags"
 	"github.com/loyalty-functions/loyalty/shared/config"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
+	"github.com/loyalty-functions/loyalty/shared/tools/cliflags"
 )
 
 func main() {

@@ -17,7 +17,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/loyalty-functions/loyalty/shared/bench"
+	"github.com/loyalty-functions/loyalty/shared/tools/bench"
 )
 
 // keptMarker starts the part of BENCHMARKS.md written by hand, which a run

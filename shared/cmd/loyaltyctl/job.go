@@ -11,9 +11,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/loyalty-functions/loyalty/shared/cliflags"
 	"github.com/loyalty-functions/loyalty/shared/jobs"
-	"github.com/loyalty-functions/loyalty/shared/localstack"
+	"github.com/loyalty-functions/loyalty/shared/local/localstack"
+	"github.com/loyalty-functions/loyalty/shared/tools/cliflags"
 )
 
 // jobFlags are run's flags for the scheduled jobs.

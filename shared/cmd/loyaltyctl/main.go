@@ -33,10 +33,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/loyalty-functions/loyalty/shared/cliflags"
-	"github.com/loyalty-functions/loyalty/shared/localgateway"
-	"github.com/loyalty-functions/loyalty/shared/localstack"
-	"github.com/loyalty-functions/loyalty/shared/localstate"
+	"github.com/loyalty-functions/loyalty/shared/local/localgateway"
+	"github.com/loyalty-functions/loyalty/shared/local/localstack"
+	"github.com/loyalty-functions/loyalty/shared/tools/cliflags"
+	"github.com/loyalty-functions/loyalty/shared/tools/localstate"
 )
 
 const usageText = `usage:

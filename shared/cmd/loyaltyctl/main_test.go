@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/loyalty-functions/loyalty/shared/localstack"
+	"github.com/loyalty-functions/loyalty/shared/local/localstack"
 )
 
 // recorder is a stand-in stack that keeps the last request it got.

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/loyalty-functions/loyalty/shared/localstate"
+	"github.com/loyalty-functions/loyalty/shared/tools/localstate"
 )
 
 // The README's story is tested: every fenced block opened with

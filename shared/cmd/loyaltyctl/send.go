@@ -16,10 +16,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/loyalty-functions/loyalty/shared/cliflags"
-	"github.com/loyalty-functions/loyalty/shared/localgateway"
-	"github.com/loyalty-functions/loyalty/shared/localstack"
-	"github.com/loyalty-functions/loyalty/shared/localstate"
+	"github.com/loyalty-functions/loyalty/shared/local/localgateway"
+	"github.com/loyalty-functions/loyalty/shared/local/localstack"
+	"github.com/loyalty-functions/loyalty/shared/tools/cliflags"
+	"github.com/loyalty-functions/loyalty/shared/tools/localstate"
 )
 
 // sendArgs are the arguments of `loyaltyctl send`.

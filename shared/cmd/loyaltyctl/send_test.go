@@ -12,9 +12,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/loyalty-functions/loyalty/shared/localgateway"
-	"github.com/loyalty-functions/loyalty/shared/localstack"
-	"github.com/loyalty-functions/loyalty/shared/localstate"
+	"github.com/loyalty-functions/loyalty/shared/local/localgateway"
+	"github.com/loyalty-functions/loyalty/shared/local/localstack"
+	"github.com/loyalty-functions/loyalty/shared/tools/localstate"
 )
 
 // send -sync signs as the partner, for service lambda, so that the local

@@ -24,10 +24,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
-	"github.com/loyalty-functions/loyalty/shared/cliflags"
 	"github.com/loyalty-functions/loyalty/shared/cmd/internal/opsaws"
 	"github.com/loyalty-functions/loyalty/shared/config"
 	"github.com/loyalty-functions/loyalty/shared/dynamo"
+	"github.com/loyalty-functions/loyalty/shared/tools/cliflags"
 )
 
 func main() {

@@ -41,9 +41,9 @@ import (
 	"github.com/loyalty-functions/loyalty/shared/cmd/internal/opsaws"
 	"github.com/loyalty-functions/loyalty/shared/config"
 	"github.com/loyalty-functions/loyalty/shared/dynamo"
-	"github.com/loyalty-functions/loyalty/shared/localstate"
-	"github.com/loyalty-functions/loyalty/shared/replay"
 	"github.com/loyalty-functions/loyalty/shared/spec/partnerqueue"
+	"github.com/loyalty-functions/loyalty/shared/tools/localstate"
+	"github.com/loyalty-functions/loyalty/shared/tools/replay"
 )
 
 // target is where replay works, from its flags.

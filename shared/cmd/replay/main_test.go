@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/loyalty-functions/loyalty/shared/localstate"
-	"github.com/loyalty-functions/loyalty/shared/replay"
+	"github.com/loyalty-functions/loyalty/shared/tools/localstate"
+	"github.com/loyalty-functions/loyalty/shared/tools/replay"
 )
 
 func TestLocalQueuesComeFromTheStateFile(t *testing.T) {

@@ -1,7 +1,7 @@
 // The member flows of a mobile app, written against the client generated
 // from openapi.json (openapi-typescript types + openapi-fetch), as a mobile
 // team would. `tsc --strict` compiles it with no casts; the end-to-end test
-// runs it against the local stack (shared/localstack/tsclient_test.go).
+// runs it against the local stack (shared/local/localstack/tsclient_test.go).
 //
 // Run: API_URL=... TOKEN=... EXPENSIVE_REWARD=... node flows.mjs
 // It prints one JSON line per step and exits 1 on the first wrong answer.

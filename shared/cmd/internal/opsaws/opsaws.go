@@ -20,7 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	"github.com/loyalty-functions/loyalty/shared/localstate"
+	"github.com/loyalty-functions/loyalty/shared/tools/localstate"
 )
 
 // Local is the configuration for the local stack s: its region and the
