@@ -340,9 +340,12 @@ func TestOpenAPIBodiesAreNamedAndTheServerIsTheStackOutput(t *testing.T) {
 // as API Gateway does, writes on its own behalf (writeMessage calls).
 func TestGatewayMessagesAreTheLocalGateways(t *testing.T) {
 	fset := token.NewFileSet()
-	files, err := filepath.Glob(filepath.Join("..", "localgateway", "*.go"))
+	files, err := filepath.Glob(filepath.Join("..", "local", "localgateway", "*.go"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("shared/local/localgateway: no Go files found (moved?)")
 	}
 	var inCode []string
 	for _, f := range files {
