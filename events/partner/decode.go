@@ -174,14 +174,20 @@ func num(obj map[string]any, k string) int64 {
 }
 
 // DecodeParts is Decode for the admin API (httpapi.PartnerDecoder): the
-// message's type, partner and exactly one of purchase and refund, or a
-// *loyalty.Error with CodeInvalid naming the reason for a message that can
-// never be processed.
-func DecodeParts(body []byte) (typ, partnerID string, p *loyalty.Purchase, r *loyalty.Refund, err error) {
+// message's type, partner, how it names the member and exactly one of
+// purchase and refund, or a *loyalty.Error with CodeInvalid naming the
+// reason for a message that can never be processed. The member is set on
+// the purchase or refund only when the message names a member id; setMember
+// sets the one the reference resolved to, as Event.SetMember does.
+func DecodeParts(body []byte) (typ, partnerID string, ref loyalty.MemberRef, p *loyalty.Purchase, r *loyalty.Refund,
+	setMember func(id loyalty.MemberID, code string), err error) {
 	ev, err := Decode(body)
 	var de *DecodeError
 	if errors.As(err, &de) {
-		return ev.Type, ev.PartnerID, nil, nil, &loyalty.Error{Code: loyalty.CodeInvalid, Field: string(de.Reason), Message: de.Message}
+		return ev.Type, ev.PartnerID, ev.Member, nil, nil, nil, &loyalty.Error{Code: loyalty.CodeInvalid, Field: string(de.Reason), Message: de.Message}
 	}
-	return ev.Type, ev.PartnerID, ev.Purchase, ev.Refund, err
+	if err != nil {
+		return ev.Type, ev.PartnerID, ev.Member, nil, nil, nil, err
+	}
+	return ev.Type, ev.PartnerID, ev.Member, ev.Purchase, ev.Refund, ev.SetMember, nil
 }

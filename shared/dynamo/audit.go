@@ -95,7 +95,15 @@ func (s *Store) Audit(ctx context.Context, segments int) (AuditReport, error) {
 }
 
 // AuditMember checks one member; nil means account, ledger and lots agree.
+// The entries of a claimed card whose history is still moving count as the
+// member's (the claim put their points in the member's account): they are
+// read first, from the anonymous partition, and an entry a page moved
+// meanwhile, read in both places, counts once.
 func (s *Store) AuditMember(ctx context.Context, id loyalty.MemberID) (*loyalty.AuditProblem, error) {
+	pending, err := s.pendingHistory(ctx, id)
+	if err != nil {
+		return nil, err
+	}
 	a, err := s.Account(ctx, id)
 	if err != nil {
 		return nil, err
@@ -104,5 +112,5 @@ func (s *Store) AuditMember(ctx context.Context, id loyalty.MemberID) (*loyalty.
 	if err != nil {
 		return nil, err
 	}
-	return loyalty.AuditAccount(a, entries), nil
+	return loyalty.AuditAccount(a, loyalty.WithPending(entries, pending)), nil
 }

@@ -33,23 +33,28 @@ func (s *Store) PutUnclaimedCard(ctx context.Context, c loyalty.Card) error {
 	return s.classify(err, "put card %s", c.Number)
 }
 
-// maxClaimItems is what one TransactWriteItems holds.
-const maxClaimItems = 100
+// claimPage is how many items of a card's history one page moves: each
+// is a put under the member and a delete from the anonymous partition, and
+// one TransactWriteItems holds 100 writes.
+const claimPage = 48
 
-// ClaimCard implements loyalty.CardStore. It reads the anonymous partition
-// (account, entries, rewards; one Query) and the member's account, merges
-// in the domain, and writes in one transaction:
+// aHistory, on the member's copy of a claimed card (MC#), says the card's
+// history is still in its anonymous partition; it goes when all is moved.
+const aHistory = "hist"
+
+// ClaimCard implements loyalty.CardStore. It reads the anonymous account
+// and the member's, merges in the domain, and writes in one transaction:
 //
 //	the card         unclaimed -> the member's, only while unclaimed
 //	anonymous A      deleted, only at the version read (a purchase since: read again)
 //	its mark         ERASURE#<fp of the anonymous id>, put: the id takes no more changes
 //	member A         put merged, only at the version read (or if new)
 //	member's mark    checked absent (never erased)
-//	MC#<number>      the member's copy of the card, for the erasure
-//	each entry and reward: put under the member (only if new), deleted from the anonymous partition
+//	MC#<number>      the member's copy of the card, hist = moving
 //
-// Anything else of the anonymous partition (notifications, the class) is
-// deleted with it.
+// The entries, rewards and anything else of the anonymous partition stay;
+// MoveClaimHistory moves them. They are final: the mark lets no purchase
+// write there again.
 func (s *Store) ClaimCard(ctx context.Context, c loyalty.Card, member loyalty.MemberID, now time.Time,
 	merge func(mine loyalty.Account, exists bool, anon loyalty.Account) loyalty.Account) (loyalty.CardClaim, error) {
 	anonID := c.Member
@@ -62,50 +67,14 @@ func (s *Store) ClaimCard(ctx context.Context, c loyalty.Card, member loyalty.Me
 				return loyalty.CardClaim{}, err
 			}
 		}
-		items, err := s.wholePartition(ctx, anonID)
-		if err != nil {
+		anon, anonExists := loyalty.Account{MemberID: anonID}, false
+		if item, err := s.get(ctx, memberPK(anonID), skAccount, true); err != nil {
 			return loyalty.CardClaim{}, err
-		}
-		var (
-			anon       loyalty.Account
-			anonExists bool
-			entries    []loyalty.Entry
-			rewards    []loyalty.Redemption
-			others     []map[string]types.AttributeValue
-		)
-		for _, it := range items {
-			switch sk := stringAttr(it, "sk"); {
-			case sk == skAccount:
-				if anon, err = decodeAccount(it); err != nil {
-					return loyalty.CardClaim{}, err
-				}
-				anonExists = true
-			case strings.HasPrefix(sk, prefixEntry):
-				e, err := decodeEntry(it)
-				if err != nil {
-					return loyalty.CardClaim{}, err
-				}
-				entries = append(entries, e)
-			case strings.HasPrefix(sk, prefixRedemption):
-				r, err := decodeRedemption(it)
-				if err != nil {
-					return loyalty.CardClaim{}, err
-				}
-				rewards = append(rewards, r)
-			default:
-				others = append(others, it)
+		} else if item != nil {
+			if anon, err = decodeAccount(item); err != nil {
+				return loyalty.CardClaim{}, err
 			}
-		}
-		if anonExists {
-			// A Query is read-committed per item: a purchase's entry and
-			// its account update may show half. Only a consistent picture
-			// is merged.
-			if p := loyalty.AuditAccount(anon, entries); p != nil {
-				continue
-			}
-		}
-		if n := 6 + 2*(len(entries)+len(rewards)) + len(others); n > maxClaimItems {
-			return loyalty.CardClaim{}, loyalty.Errorf(loyalty.CodeConflict, "card %s has more history than one claim moves (%d items)", c.Number.Printable(), n)
+			anonExists = true
 		}
 		mine, mineExists := loyalty.Account{MemberID: member}, false
 		if item, err := s.get(ctx, memberPK(member), skAccount, true); err != nil {
@@ -118,7 +87,7 @@ func (s *Store) ClaimCard(ctx context.Context, c loyalty.Card, member loyalty.Me
 		}
 		merged := merge(mine, mineExists, anon)
 		merged.Version = mine.Version + 1
-		tx, err := s.claimItems(c, member, anonID, anon, anonExists, mine, mineExists, merged, entries, rewards, others, now)
+		tx, err := s.claimItems(c, member, anonID, anon, anonExists, mine, mineExists, merged, now)
 		if err != nil {
 			return loyalty.CardClaim{}, err
 		}
@@ -127,7 +96,7 @@ func (s *Store) ClaimCard(ctx context.Context, c loyalty.Card, member loyalty.Me
 			s.meter(out.ConsumedCapacity...)
 			claimed := c
 			claimed.Member, claimed.State = member, loyalty.CardActive
-			return loyalty.CardClaim{Card: claimed, Points: anon.Balance, Entries: len(entries)}, nil
+			return loyalty.CardClaim{Card: claimed, Points: anon.Balance, History: loyalty.ClaimMoving}, nil
 		}
 		var tce *types.TransactionCanceledException
 		if !errors.As(err, &tce) {
@@ -143,40 +112,150 @@ func (s *Store) ClaimCard(ctx context.Context, c loyalty.Card, member loyalty.Me
 	}
 }
 
-// wholePartition reads every item of a member's partition, consistently.
-func (s *Store) wholePartition(ctx context.Context, id loyalty.MemberID) ([]map[string]types.AttributeValue, error) {
-	ex, err := expression.NewBuilder().WithKeyCondition(expression.Key("pk").Equal(expression.Value(memberPK(id)))).Build()
-	if err != nil {
-		return nil, fmt.Errorf("build query: %w", err)
-	}
-	var items []map[string]types.AttributeValue
-	var start map[string]types.AttributeValue
-	for {
-		out, err := s.client.Query(ctx, &dynamodb.QueryInput{TableName: &s.table, KeyConditionExpression: ex.KeyCondition(),
-			ExpressionAttributeNames: ex.Names(), ExpressionAttributeValues: ex.Values(), ConsistentRead: aws.Bool(true),
-			ExclusiveStartKey: start, ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
+// MoveClaimHistory implements loyalty.CardStore. A page is one consistent
+// Query of at most claimPage items of the anonymous partition and one
+// transaction: each entry and reward put under the owner (only if new) and
+// deleted from the anonymous partition, anything else deleted. A page moved
+// by someone else meanwhile fails the transaction as a whole and is read
+// again. An empty partition ends it: the hist mark of MC#<number> goes.
+func (s *Store) MoveClaimHistory(ctx context.Context, c loyalty.Card, pages int) (int, bool, error) {
+	anonID, member := loyalty.AnonymousMember(c.Number), c.Member
+	moved, conflicts := 0, 0
+	for page := 0; page < pages; {
+		ex, err := expression.NewBuilder().WithKeyCondition(expression.Key("pk").Equal(expression.Value(memberPK(anonID)))).Build()
 		if err != nil {
-			return nil, s.classify(err, "read the partition of %s", id)
+			return moved, false, fmt.Errorf("build query: %w", err)
+		}
+		q, err := s.client.Query(ctx, &dynamodb.QueryInput{TableName: &s.table, KeyConditionExpression: ex.KeyCondition(),
+			ExpressionAttributeNames: ex.Names(), ExpressionAttributeValues: ex.Values(), ConsistentRead: aws.Bool(true),
+			Limit: aws.Int32(claimPage), ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
+		if err != nil {
+			return moved, false, s.classify(err, "read the history of card %s", c.Number)
 		}
 		s.mu.Lock()
 		s.consumed.Queries++
 		s.mu.Unlock()
-		if out.ConsumedCapacity != nil {
-			s.meterRead(int64(out.Count), *out.ConsumedCapacity)
+		if q.ConsumedCapacity != nil {
+			s.meterRead(int64(q.Count), *q.ConsumedCapacity)
 		}
-		items = append(items, out.Items...)
-		if len(out.LastEvaluatedKey) == 0 || len(items) > maxClaimItems {
-			return items, nil
+		if len(q.Items) == 0 {
+			return moved, true, s.claimDone(ctx, c.Number, member)
 		}
-		start = out.LastEvaluatedKey
+		tx, entries, err := s.historyPage(q.Items, anonID, member)
+		if err != nil {
+			return moved, false, err
+		}
+		out, err := s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: tx, ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
+		if err == nil {
+			s.meter(out.ConsumedCapacity...)
+			moved += entries
+			page++
+			continue
+		}
+		var tce *types.TransactionCanceledException
+		if !errors.As(err, &tce) {
+			return moved, false, s.classify(err, "move the history of card %s", c.Number)
+		}
+		// Another call moved this page meanwhile: read again.
+		if conflicts++; conflicts >= s.MaxAttempts {
+			return moved, false, loyalty.Transient(nil, "too much contention on the history of card %s, retry later", c.Number)
+		}
+		if err := backoff(ctx, conflicts); err != nil {
+			return moved, false, err
+		}
 	}
+	return moved, false, nil
+}
+
+// historyPage is one page's transaction and how many ledger entries it moves.
+func (s *Store) historyPage(items []map[string]types.AttributeValue, anonID, member loyalty.MemberID) ([]types.TransactWriteItem, int, error) {
+	isNew := aws.String("attribute_not_exists(pk)")
+	var tx []types.TransactWriteItem
+	entries := 0
+	for _, it := range items {
+		del := types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: map[string]types.AttributeValue{"pk": it["pk"], "sk": it["sk"]},
+			ConditionExpression: aws.String("attribute_exists(pk)")}}
+		switch sk := stringAttr(it, "sk"); {
+		case strings.HasPrefix(sk, prefixEntry):
+			e, err := decodeEntry(it)
+			if err != nil {
+				return nil, 0, err
+			}
+			e.MemberID = member
+			put, err := entryItem(e)
+			if err != nil {
+				return nil, 0, err
+			}
+			tx = append(tx, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: put, ConditionExpression: isNew}}, del)
+			entries++
+		case strings.HasPrefix(sk, prefixRedemption):
+			r, err := decodeRedemption(it)
+			if err != nil {
+				return nil, 0, err
+			}
+			r.MemberID = member
+			put, err := redemptionItem(r)
+			if err != nil {
+				return nil, 0, err
+			}
+			tx = append(tx, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: put, ConditionExpression: isNew}}, del)
+		default:
+			tx = append(tx, del) // notifications, the class: the anonymous id's own
+		}
+	}
+	return tx, entries, nil
+}
+
+// claimDone removes the hist mark from the member's copy of the card; a
+// copy without it (done already, or the member erased since) is left.
+func (s *Store) claimDone(ctx context.Context, n loyalty.CardNumber, member loyalty.MemberID) error {
+	ex, err := expression.NewBuilder().WithCondition(expression.AttributeExists(expression.Name(aHistory))).
+		WithUpdate(expression.Remove(expression.Name(aHistory))).Build()
+	if err != nil {
+		return fmt.Errorf("build claim done: %w", err)
+	}
+	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: s.key(memberPK(member), memberCardSK(n)),
+		ConditionExpression: ex.Condition(), UpdateExpression: ex.Update(), ExpressionAttributeNames: ex.Names(),
+		ExpressionAttributeValues: ex.Values(), ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return nil
+	}
+	if err != nil {
+		return s.classify(err, "record the claim of card %s done", n)
+	}
+	if out.ConsumedCapacity != nil {
+		s.meter(*out.ConsumedCapacity)
+	}
+	return nil
+}
+
+// pendingHistory is the ledger entries of the member's claimed cards whose
+// history is still moving, read from their anonymous partitions: the
+// member's, for the audit, until they move.
+func (s *Store) pendingHistory(ctx context.Context, member loyalty.MemberID) ([]loyalty.Entry, error) {
+	cards, err := s.queryAll(ctx, memberPK(member), prefixMemberCard)
+	if err != nil {
+		return nil, err
+	}
+	var out []loyalty.Entry
+	for _, it := range cards {
+		if stringAttr(it, aHistory) != loyalty.ClaimMoving {
+			continue
+		}
+		entries, err := s.Ledger(ctx, loyalty.AnonymousMember(loyalty.CardNumber(stringAttr(it, "n"))))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, entries...)
+	}
+	return out, nil
 }
 
 // claimItems is the claim's transaction; the card is item 0 and the
 // member's erasure check item 4 (ClaimCard reads the failures by index).
 func (s *Store) claimItems(c loyalty.Card, member, anonID loyalty.MemberID, anon loyalty.Account, anonExists bool,
-	mine loyalty.Account, mineExists bool, merged loyalty.Account, entries []loyalty.Entry, rewards []loyalty.Redemption,
-	others []map[string]types.AttributeValue, now time.Time) ([]types.TransactWriteItem, error) {
+	mine loyalty.Account, mineExists bool, merged loyalty.Account, now time.Time) ([]types.TransactWriteItem, error) {
 	cardEx, err := expression.NewBuilder().
 		WithCondition(expression.Name(aState).Equal(expression.Value(string(loyalty.CardUnclaimed)))).
 		WithUpdate(expression.Set(expression.Name(aState), expression.Value(string(loyalty.CardActive))).
@@ -229,30 +308,7 @@ func (s *Store) claimItems(c loyalty.Card, member, anonID loyalty.MemberID, anon
 	if err != nil {
 		return nil, err
 	}
+	mc[aHistory] = &types.AttributeValueMemberS{Value: loyalty.ClaimMoving}
 	tx = append(tx, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: mc}})
-	isNew := aws.String("attribute_not_exists(pk)")
-	for _, e := range entries {
-		old := e.Key
-		e.MemberID = member
-		it, err := entryItem(e)
-		if err != nil {
-			return nil, err
-		}
-		tx = append(tx, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: it, ConditionExpression: isNew}},
-			types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: s.key(memberPK(anonID), entrySK(old))}})
-	}
-	for _, r := range rewards {
-		id := r.ID
-		r.MemberID = member
-		it, err := redemptionItem(r)
-		if err != nil {
-			return nil, err
-		}
-		tx = append(tx, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: it, ConditionExpression: isNew}},
-			types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: s.key(memberPK(anonID), redemptionSK(id))}})
-	}
-	for _, it := range others {
-		tx = append(tx, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: map[string]types.AttributeValue{"pk": it["pk"], "sk": it["sk"]}}})
-	}
 	return tx, nil
 }

@@ -38,7 +38,7 @@ func newMemAPIs(tb testing.TB) memAPIs {
 	p := &loyalty.Program{Version: 1, ID: "t", Currency: "EUR", Timezone: "Europe/Berlin",
 		Earn:   loyalty.EarnRate{Points: 1, PerMinor: 100, Rounding: loyalty.RoundDown},
 		Expiry: loyalty.ExpiryPolicy{Months: 12, EndOfMonth: true}, Refund: loyalty.RefundNegative,
-		Partners: []loyalty.Partner{{ID: "demo-coffee-berlin", Name: "Demo coffee shop"}, {ID: "shop-berlin-01", Name: "Shop Berlin 01"}}}
+		Partners: []loyalty.Partner{{ID: "demo-coffee-berlin", Name: "Demo coffee shop", MemberIDs: true}, {ID: "shop-berlin-01", Name: "Shop Berlin 01"}}}
 	if err := p.Validate(); err != nil {
 		tb.Fatal(err)
 	}

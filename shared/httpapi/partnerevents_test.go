@@ -1,10 +1,12 @@
 package httpapi_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
 )
@@ -103,5 +105,99 @@ func TestAdminPurchaseChecksThePartner(t *testing.T) {
 	ev.Body = `{"partnerId":"shop-berlin-01","eventId":"pos-1","memberId":"member-0009","occurredAt":"2026-11-24T09:10:00+01:00","amount":{"amountMinor":2550,"currency":"EUR"}}`
 	if status, body := a.call(t, ev); status != 200 {
 		t.Errorf("listed partner: got %d %v, want 200", status, body)
+	}
+}
+
+// The admin door takes version 2 messages as the queue does: the member by
+// card number, rotating code (QR payload or short form) or member id, and
+// the queue's rejections as 400 naming the reason; a printed card nobody
+// claimed earns into its anonymous account, and after its claim into its
+// owner's. Each kind is sent as a till sends it (spaces in a card number).
+func TestPartnerEventsVersion2ByKind(t *testing.T) {
+	a := newMemAPIs(t)
+	at := time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)
+	n := 0
+	send := func(typ, partnerID, kind, ref, extra string) (int, map[string]any) {
+		n++
+		ev := sample(t, "admin/record-partner-event.json")
+		ev.Body = fmt.Sprintf(`{"type":%q,"version":2,"partnerId":%q,"eventId":"v2-%d","member":{"kind":%q,"ref":%q},"occurredAt":%q,"currency":"EUR"%s}`,
+			typ, partnerID, n, kind, ref, at, extra)
+		return a.call(t, ev)
+	}
+	buy := func(partnerID, kind, ref string) (int, map[string]any) {
+		return send("purchase.completed", partnerID, kind, ref, `,"amountMinor":1250`)
+	}
+	wantPoints := func(what string, status int, body map[string]any, points float64) {
+		t.Helper()
+		if status != 200 || body["entry"].(map[string]any)["points"] != points || body["replayed"] != false {
+			t.Errorf("%s: got %d %v, want 200 and %v points", what, status, body, points)
+		}
+	}
+	wantRefused := func(what string, status int, body map[string]any, reason loyalty.RejectReason) {
+		t.Helper()
+		if status != 400 || body["code"] != "invalid_request" || body["field"] != string(reason) {
+			t.Errorf("%s: got %d %v, want 400 invalid_request on %s", what, status, body, reason)
+		}
+	}
+
+	_, me := a.call(t, sample(t, "member/get-me.json"))
+	card := me["card"].(map[string]any)["number"].(string) // printed: 4 groups of 4
+	status, body := buy("demo-coffee-berlin", "card", card)
+	wantPoints("by card", status, body, 12)
+	status, body = send("purchase.refunded", "demo-coffee-berlin", "card", card, fmt.Sprintf(`,"originalEventId":"v2-%d","amountMinor":1250`, n))
+	wantPoints("a refund by card", status, body, -12)
+	unknown, err := loyalty.NewCardNumber(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, body = buy("demo-coffee-berlin", "card", string(unknown))
+	wantRefused("an unknown card", status, body, loyalty.RejectCardUnknown)
+
+	create := sample(t, "member/create-code.json")
+	_, code := a.call(t, create)
+	status, body = buy("demo-coffee-berlin", "code", code["qr"].(string))
+	wantPoints("by QR payload", status, body, 12)
+	status, body = buy("demo-coffee-berlin", "code", code["qr"].(string))
+	wantRefused("the QR payload again", status, body, loyalty.RejectCodeUsed)
+	qr := code["qr"].(string)
+	forged := qr[:len(qr)-2] + map[bool]string{true: "AA", false: "BB"}[!strings.HasSuffix(qr, "AA")]
+	status, body = buy("demo-coffee-berlin", "code", forged)
+	wantRefused("a forged QR payload", status, body, loyalty.RejectCodeForged)
+	_, code = a.call(t, create)
+	status, body = buy("demo-coffee-berlin", "code", code["short"].(string))
+	wantPoints("by short form", status, body, 12)
+	status, body = buy("demo-coffee-berlin", "code", "0000000000")
+	wantRefused("an unknown short form", status, body, loyalty.RejectCodeUnknown)
+
+	status, body = buy("demo-coffee-berlin", "memberId", "sample-member-1")
+	wantPoints("by member id from a partner allowed them", status, body, 12)
+	status, body = buy("shop-berlin-01", "memberId", "sample-member-1")
+	wantRefused("by member id from a partner not allowed them", status, body, loyalty.RejectRefNotAllowed)
+	if bal := a.balance(t, "sample-member-1"); bal != 36 {
+		t.Errorf("sample-member-1's balance: got %d, want 36 (four purchases of 12, one refunded; nothing for the refused)", bal)
+	}
+
+	ev := sample(t, "admin/create-card-batch.json")
+	ev.Body = `{"count":1}`
+	status, batch := a.call(t, ev)
+	if status != 201 {
+		t.Fatalf("card batch: got %d %v", status, batch)
+	}
+	printed := batch["cards"].([]any)[0].(map[string]any)
+	status, body = buy("demo-coffee-berlin", "card", printed["printed"].(string))
+	wantPoints("by a printed card nobody claimed", status, body, 12)
+	anon := string(loyalty.AnonymousMember(loyalty.CardNumber(printed["number"].(string))))
+	if bal := a.balance(t, anon); bal != 12 {
+		t.Errorf("the printed card's balance: got %d, want 12", bal)
+	}
+	claim := withBody(asMember(sample(t, "member/claim-card.json"), "sample-member-2"),
+		`{"number":"`+printed["printed"].(string)+`","claimSecret":"`+printed["claimSecret"].(string)+`"}`)
+	if status, got := a.call(t, claim); status != 200 || got["history"] != "done" || got["entries"] != 1.0 {
+		t.Fatalf("claim: got %d %v, want 200, one entry moved, history done", status, got)
+	}
+	status, body = buy("demo-coffee-berlin", "card", printed["number"].(string))
+	wantPoints("by the printed card after its claim", status, body, 12)
+	if bal := a.balance(t, "sample-member-2"); bal != 24 {
+		t.Errorf("sample-member-2's balance: got %d, want 24", bal)
 	}
 }

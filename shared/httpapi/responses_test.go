@@ -59,7 +59,7 @@ func brokenAPIs(tb testing.TB, status string) apis {
 	}
 	// The review program (referrals, feedback) and the sample partner
 	// events' partner, so every sample reaches the store.
-	prog := strings.Replace(reviewProgram, `"partners": [`, `"partners": [{"id": "demo-coffee-berlin", "name": "Demo coffee shop"}, `, 1)
+	prog := strings.Replace(reviewProgram, `"partners": [`, `"partners": [{"id": "demo-coffee-berlin", "name": "Demo coffee shop", "memberIds": true}, `, 1)
 	p, err := config.ParseProgram("review.json", []byte(prog))
 	if err != nil {
 		tb.Fatal(err)

@@ -110,14 +110,15 @@ func (m *MemberAPI) claimCard(ctx context.Context, r *request) (int, any, error)
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, ClaimView{Card: cardView(c.Card), Points: c.Points, Entries: c.Entries}, nil
+	return http.StatusOK, ClaimView{Card: cardView(c.Card), Points: c.Points, Entries: c.Entries, History: c.History}, nil
 }
 
 // ClaimView is the answer of POST /v1/me/card/claim.
 type ClaimView struct {
 	Card    *CardView      `json:"card"`
-	Points  loyalty.Points `json:"points"`  // what the card brought
-	Entries int            `json:"entries"` // its purchases, now in the member's activity
+	Points  loyalty.Points `json:"points"`  // what the card brought (0 on a retry)
+	Entries int            `json:"entries"` // its purchases this call moved into the member's activity
+	History string         `json:"history"` // done, or moving: the same claim again moves the rest
 }
 
 // createCardBatch answers 201 with a batch of printed cards and their

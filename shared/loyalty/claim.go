@@ -101,17 +101,34 @@ func (s *Service) GenerateCards(ctx context.Context, count int) ([]PrintedCard, 
 // what its anonymous account brought.
 type CardClaim struct {
 	Card    Card   `json:"card"`
-	Points  Points `json:"points"`  // the balance the card brought
-	Entries int    `json:"entries"` // ledger entries that joined the member's history
+	Points  Points `json:"points"`  // the balance the card brought (0 on a retry)
+	Entries int    `json:"entries"` // ledger entries this call moved into the member's history
+	// History is ClaimDone once every entry and reward of the card is the
+	// member's, ClaimMoving while some still wait (the same claim again
+	// moves the rest).
+	History string `json:"history"`
 }
 
+// The states of a claimed card's history.
+const (
+	ClaimMoving = "moving"
+	ClaimDone   = "done"
+)
+
+// ClaimBudget is how long one claim call moves a card's history before it
+// answers; what is left moves on the next call of the same claim.
+const ClaimBudget = 5 * time.Second
+
 // ClaimCard gives the member the unclaimed card with number and secret:
-// its points, lots and history join the member's account in one
-// transaction. Claiming a card the member claimed already answers the
-// card again. Errors: CodeInvalid (number), CodeNotFound (no such card, or
+// its points, lots and counters join the member's account in one
+// transaction, and from then on the card is the member's; its history
+// (ledger entries and rewards) then moves in pages of one transaction each,
+// for at most ClaimBudget (or the context's deadline). Claiming a card the
+// member claimed already answers the card again and moves what is left of
+// its history. Errors: CodeInvalid (number), CodeNotFound (no such card, or
 // a wrong claim secret: the two read the same, against guessing),
-// CodeConflict (the card is another member's, or has more history than one
-// claim moves), CodeMemberErased, CodeUnavailable.
+// CodeConflict (the card is another member's), CodeMemberErased,
+// CodeUnavailable.
 func (s *Service) ClaimCard(ctx context.Context, member MemberID, number, secret string) (CardClaim, error) {
 	if err := ValidateMemberID("memberId", member); err != nil {
 		return CardClaim{}, err
@@ -133,11 +150,16 @@ func (s *Service) ClaimCard(ctx context.Context, member MemberID, number, secret
 	if c.ClaimHash == "" || subtle.ConstantTimeCompare([]byte(c.ClaimHash), []byte(claimHash(n, secret))) != 1 {
 		return CardClaim{}, Errorf(CodeNotFound, "no card has this number and claim secret")
 	}
+	start := time.Now()
 	if c.State != CardUnclaimed {
-		if c.Member == member {
-			return CardClaim{Card: c}, nil // claimed already: a retry
+		if c.Member != member {
+			return CardClaim{}, Errorf(CodeConflict, "card %s was claimed already", n.Printable())
 		}
-		return CardClaim{}, Errorf(CodeConflict, "card %s was claimed already", n.Printable())
+		res := CardClaim{Card: c} // claimed already: a retry, which finishes the history
+		if err := s.moveClaimHistory(ctx, &res, start); err != nil {
+			return CardClaim{}, fmt.Errorf("claim card %s for member %s: %w", n.Printable(), member, err)
+		}
+		return res, nil
 	}
 	now := s.Clock.Now().UTC()
 	res, err := s.Cards.ClaimCard(ctx, c, member, now, func(mine Account, exists bool, anon Account) Account {
@@ -146,7 +168,36 @@ func (s *Service) ClaimCard(ctx context.Context, member MemberID, number, secret
 	if err != nil {
 		return CardClaim{}, fmt.Errorf("claim card %s for member %s: %w", n.Printable(), member, err)
 	}
+	// The claim is made: a failure moving its history leaves it moving,
+	// for the next call of the same claim.
+	_ = s.moveClaimHistory(ctx, &res, start)
 	return res, nil
+}
+
+// moveClaimHistory moves res.Card's history page by page until none is
+// left or ClaimBudget since start (or the context's deadline) is near, and
+// records in res what it moved and the history's state.
+func (s *Service) moveClaimHistory(ctx context.Context, res *CardClaim, start time.Time) error {
+	res.History = ClaimMoving
+	deadline := start.Add(ClaimBudget)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	for {
+		moved, done, err := s.Cards.MoveClaimHistory(ctx, res.Card, 1)
+		res.Entries += moved
+		if err != nil {
+			return err
+		}
+		if done {
+			res.History = ClaimDone
+			return nil
+		}
+		// A page takes one read and one transaction: stop with room for one.
+		if time.Until(deadline) < ClaimBudget/10 {
+			return nil
+		}
+	}
 }
 
 // MergeAccounts is the member's account with an anonymous card's account
@@ -235,4 +286,24 @@ func (s *Service) Reroute(ctx context.Context, partner string, ref MemberRef, me
 		return "", false
 	}
 	return id, true
+}
+
+// WithPending is a member's ledger with the entries of their claimed cards
+// still waiting in the cards' anonymous partitions; an entry in both (moved
+// between the two reads) counts once.
+func WithPending(ledger, pending []Entry) []Entry {
+	if len(pending) == 0 {
+		return ledger
+	}
+	seen := make(map[string]bool, len(ledger))
+	for _, e := range ledger {
+		seen[e.Key] = true
+	}
+	out := append([]Entry(nil), ledger...)
+	for _, e := range pending {
+		if !seen[e.Key] {
+			out = append(out, e)
+		}
+	}
+	return out
 }

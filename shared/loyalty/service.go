@@ -126,6 +126,14 @@ func (s *Service) Accrue(ctx context.Context, p Purchase) (Result, error) {
 	} else if ok {
 		op.Quick = &q
 	}
+	if prior, ok, err := s.creditedBeforeClaim(ctx, p); err != nil {
+		return Result{}, fmt.Errorf("accrue %s for member %s: %w", p.Key, p.MemberID, err)
+	} else if ok {
+		if prior.Fingerprint != op.Fingerprint {
+			return Result{}, Errorf(CodeIdempotencyReuse, "key %s was already used for a different request", p.Key)
+		}
+		return Result{Entry: prior, Replayed: true}, nil
+	}
 	res, err := s.Store.Apply(ctx, op)
 	for range s.Program.Promotions {
 		var be *BudgetSpentError
@@ -142,6 +150,29 @@ func (s *Service) Accrue(ctx context.Context, p Purchase) (Result, error) {
 		return Result{}, fmt.Errorf("accrue %s for member %s: tell the referral payout: %w", p.Key, p.MemberID, err)
 	}
 	return res, nil
+}
+
+// creditedBeforeClaim finds the entry of a purchase on a printed card that
+// was credited to the card's anonymous account before its owner claimed it
+// and that the claim has not moved to the owner yet (the claim moves the
+// history in pages, claim.go): the purchase sent again is a replay, not a
+// new credit. An entry is in one partition or the other at every moment (a
+// page moves it in one transaction), so this read and the store's own
+// replay check between them see it. Only purchases naming a card that now
+// has an owner pay the read.
+func (s *Service) creditedBeforeClaim(ctx context.Context, p Purchase) (Entry, bool, error) {
+	anon := MemberID(p.Holder)
+	if p.Holder == "" || anon == p.MemberID || !IsAnonymous(anon) {
+		return Entry{}, false, nil
+	}
+	e, err := s.Store.Entry(ctx, anon, p.Key)
+	switch {
+	case ErrorCode(err) == CodeNotFound:
+		return Entry{}, false, nil
+	case err != nil:
+		return Entry{}, false, err
+	}
+	return e, true, nil
 }
 
 // Redeem spends a reward's cost and issues it. key is the client's

@@ -163,13 +163,23 @@ type CardStore interface {
 	PutUnclaimedCard(ctx context.Context, c Card) error
 	// ClaimCard gives the unclaimed card c to member in one transaction:
 	// the card becomes the member's, the card's anonymous account is
-	// merged into the member's account as merge says, its ledger entries
-	// and rewards move to the member, and the anonymous id takes no more
-	// changes (CodeMemberErased from then on). It retries when a purchase
-	// moved the anonymous account meanwhile. Errors: CodeConflict (the
-	// card was claimed meanwhile, or its history is longer than one
-	// transaction holds), CodeMemberErased (member), CodeUnavailable.
+	// merged into the member's account as merge says, the member's copy of
+	// the card records that the card's history is still moving, and the
+	// anonymous id takes no more changes (CodeMemberErased from then on).
+	// The ledger entries and rewards stay in the anonymous partition until
+	// MoveClaimHistory moves them; until then the member's audit counts
+	// them as the member's. It retries when a purchase moved the anonymous
+	// account meanwhile. The answer's History is ClaimMoving. Errors:
+	// CodeConflict (the card was claimed meanwhile), CodeMemberErased
+	// (member), CodeUnavailable.
 	ClaimCard(ctx context.Context, c Card, member MemberID, now time.Time, merge func(mine Account, exists bool, anon Account) Account) (CardClaim, error)
+	// MoveClaimHistory moves at most pages pages of a claimed card's
+	// history (ledger entries and rewards) from its anonymous partition to
+	// its owner, each page in one transaction; it is safe to repeat and to
+	// run twice at once. entries is how many ledger entries it moved; done
+	// is true once nothing is left, and the card's claim is then recorded
+	// done. Errors: CodeUnavailable.
+	MoveClaimHistory(ctx context.Context, c Card, pages int) (entries int, done bool, err error)
 }
 
 // Reasons a purchase's member reference is refused (recorded rejections).

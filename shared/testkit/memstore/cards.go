@@ -2,6 +2,7 @@ package memstore
 
 import (
 	"context"
+	"sort"
 	"time"
 
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
@@ -19,15 +20,17 @@ type tillState struct {
 	memberCards map[loyalty.MemberID][]loyalty.CardNumber
 	short       map[string]loyalty.ShortCode
 	memberShort map[loyalty.MemberID][]string
-	used        map[string]string // code id -> the ledger key it paid
-	misses      map[string]int    // partner + minute -> unknown short codes
+	used        map[string]string           // code id -> the ledger key it paid
+	misses      map[string]int              // partner + minute -> unknown short codes
+	moving      map[loyalty.CardNumber]bool // claimed cards whose history is still moving
 }
 
 func (t *tillState) init() {
 	if t.cards == nil {
 		*t = tillState{cards: map[loyalty.CardNumber]loyalty.Card{}, current: map[loyalty.MemberID]loyalty.CardNumber{},
 			memberCards: map[loyalty.MemberID][]loyalty.CardNumber{}, short: map[string]loyalty.ShortCode{},
-			memberShort: map[loyalty.MemberID][]string{}, used: map[string]string{}, misses: map[string]int{}}
+			memberShort: map[loyalty.MemberID][]string{}, used: map[string]string{}, misses: map[string]int{},
+			moving: map[loyalty.CardNumber]bool{}}
 	}
 }
 
@@ -194,11 +197,13 @@ func (s *Store) PutUnclaimedCard(ctx context.Context, c loyalty.Card) error {
 	return nil
 }
 
-// maxClaimItems is what one DynamoDB transaction moves (dynamo/cards.go).
-const maxClaimItems = 100
+// claimPage is how many history items one page moves (dynamo/claim.go).
+const claimPage = 48
 
-// ClaimCard implements loyalty.CardStore as the DynamoDB store's one
-// transaction: under the lock, all at once.
+// ClaimCard implements loyalty.CardStore as the DynamoDB store's
+// transaction: under the lock, the accounts merge, the card becomes the
+// member's with its history moving, and the anonymous id is retired; its
+// entries and rewards stay for MoveClaimHistory.
 func (s *Store) ClaimCard(ctx context.Context, c loyalty.Card, member loyalty.MemberID, now time.Time,
 	merge func(mine loyalty.Account, exists bool, anon loyalty.Account) loyalty.Account) (loyalty.CardClaim, error) {
 	if err := live(ctx); err != nil {
@@ -215,17 +220,10 @@ func (s *Store) ClaimCard(ctx context.Context, c loyalty.Card, member loyalty.Me
 		return loyalty.CardClaim{}, loyalty.Errorf(loyalty.CodeConflict, "card %s was claimed meanwhile", c.Number.Printable())
 	}
 	anonID := cur.Member
-	anon := s.lookup(anonID)
 	var anonAcct loyalty.Account
-	moved := 0
-	if anon != nil {
-		moved = len(anon.entries) + len(anon.redemptions)
-		if anon.account != nil {
-			anonAcct = cloneAccount(*anon.account)
-		}
-	}
-	if 2*moved+6 > maxClaimItems {
-		return loyalty.CardClaim{}, loyalty.Errorf(loyalty.CodeConflict, "card %s has more history than one claim moves", c.Number.Printable())
+	if anon := s.lookup(anonID); anon != nil && anon.account != nil {
+		anonAcct = cloneAccount(*anon.account)
+		anon.account = nil
 	}
 	var mine loyalty.Account
 	m := s.lookup(member)
@@ -235,30 +233,92 @@ func (s *Store) ClaimCard(ctx context.Context, c loyalty.Card, member loyalty.Me
 	}
 	merged := normAccount(merge(mine, exists, anonAcct))
 	merged.Version = mine.Version + 1
-	dst := s.member(member)
-	dst.account = &merged
-	if anon != nil {
-		for k, e := range anon.entries {
-			e.MemberID = member
-			dst.entries[k] = e
-		}
-		for id, r := range anon.redemptions {
-			r.MemberID = member
-			dst.redemptions[id] = r
-		}
-		delete(s.members, anonID)
-	}
+	s.member(member).account = &merged
 	// The anonymous id is retired: it takes no more changes.
 	s.erasures[anonID] = &loyalty.Erasure{State: "merged", RequestedAt: now.UTC()}
 	cur.Member, cur.State = member, loyalty.CardActive // the claim hash stays: a retry of the claim is recognised
 	s.till.cards[c.Number] = cur
 	s.till.memberCards[member] = append(s.till.memberCards[member], c.Number)
-	return loyalty.CardClaim{Card: cur, Points: anonAcct.Balance, Entries: len(anonEntries(anon))}, nil
+	s.till.moving[c.Number] = true
+	return loyalty.CardClaim{Card: cur, Points: anonAcct.Balance, History: loyalty.ClaimMoving}, nil
 }
 
-func anonEntries(m *member) map[string]loyalty.Entry {
-	if m == nil {
-		return nil
+// MoveClaimHistory implements loyalty.CardStore as the DynamoDB store's
+// pages: each under the lock, claimPage items at most, in key order.
+func (s *Store) MoveClaimHistory(ctx context.Context, c loyalty.Card, pages int) (int, bool, error) {
+	moved := 0
+	for range pages {
+		if err := live(ctx); err != nil {
+			return moved, false, err
+		}
+		n, done := s.moveClaimPage(c)
+		moved += n
+		if done {
+			return moved, true, nil
+		}
 	}
-	return m.entries
+	return moved, false, nil
+}
+
+func (s *Store) moveClaimPage(c loyalty.Card) (int, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.till.init()
+	anonID := loyalty.AnonymousMember(c.Number)
+	anon := s.lookup(anonID)
+	if anon == nil {
+		delete(s.till.moving, c.Number)
+		return 0, true
+	}
+	dst := s.member(c.Member)
+	keys := make([]string, 0, len(anon.entries))
+	for k := range anon.entries {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	moved, items := 0, 0
+	for _, k := range keys {
+		if items == claimPage {
+			return moved, false
+		}
+		e := anon.entries[k]
+		e.MemberID = c.Member
+		dst.entries[k] = e
+		delete(anon.entries, k)
+		moved++
+		items++
+	}
+	ids := make([]string, 0, len(anon.redemptions))
+	for id := range anon.redemptions {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		if items == claimPage {
+			return moved, false
+		}
+		r := anon.redemptions[id]
+		r.MemberID = c.Member
+		dst.redemptions[id] = r
+		delete(anon.redemptions, id)
+		items++
+	}
+	if items == claimPage {
+		return moved, false // the next page finds the partition empty
+	}
+	delete(s.members, anonID) // what is left (notifications, the class) goes with it
+	return moved, false
+}
+
+// pendingHistory is the entries of the member's claimed cards whose history
+// is still moving; the caller holds mu.
+func (s *Store) pendingHistory(member loyalty.MemberID) []loyalty.Entry {
+	s.till.init()
+	var out []loyalty.Entry
+	for _, n := range s.till.memberCards[member] {
+		if s.till.moving[n] {
+			out = append(out, s.ledger(loyalty.AnonymousMember(n))...)
+		}
+	}
+	return out
 }

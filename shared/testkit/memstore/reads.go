@@ -203,8 +203,16 @@ func (s *Store) Accounts(ctx context.Context, ids []loyalty.MemberID) (map[loyal
 }
 
 // AuditMember checks one member with loyalty.AuditAccount; nil means
-// account, ledger and lots agree. Errors: CodeNotFound.
+// account, ledger and lots agree. The entries of a claimed card whose
+// history is still moving count as the member's, as the DynamoDB store
+// counts them. Errors: CodeNotFound.
 func (s *Store) AuditMember(ctx context.Context, id loyalty.MemberID) (*loyalty.AuditProblem, error) {
+	if err := live(ctx); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	pending := s.pendingHistory(id)
+	s.mu.Unlock()
 	a, err := s.Account(ctx, id)
 	if err != nil {
 		return nil, err
@@ -213,7 +221,7 @@ func (s *Store) AuditMember(ctx context.Context, id loyalty.MemberID) (*loyalty.
 	if err != nil {
 		return nil, err
 	}
-	return loyalty.AuditAccount(a, entries), nil
+	return loyalty.AuditAccount(a, loyalty.WithPending(entries, pending)), nil
 }
 
 // AuditReport is the outcome of Audit, as the DynamoDB store reports it.

@@ -14,21 +14,23 @@ import (
 // and moved with it, or to the member after; the member ends with every
 // point, a clean audit, the card's history, and the anonymous account is
 // gone. Every purchase delivered again is a replay.
-func testClaimRacingPurchases(t *testing.T, f *fixture) {
+func testClaimRacingPurchases(t *testing.T, f *fixture) { claimRacing(t, f, 4) }
+
+// testLongClaimRacingPurchases is the same with a card used 150 times
+// before its claim: its history moves in pages while the 32 purchases race.
+func testLongClaimRacingPurchases(t *testing.T, f *fixture) { claimRacing(t, f, 150) }
+
+func claimRacing(t *testing.T, f *fixture, before int) {
 	f.till()
 	printed, err := f.svc.GenerateCards(ctx, 2)
 	if err != nil || len(printed) != 2 || printed[0].Number == printed[1].Number || printed[0].ClaimSecret == "" {
 		t.Fatalf("batch: got %+v, %v, want two cards with claim secrets", printed, err)
 	}
 	card := printed[0]
-	const before, racing = 4, 32
-	for i := range before {
-		if _, err := f.tillPurchase(loyalty.RefCard, card.Printed, fmt.Sprintf("early-%d", i), 1000); err != nil {
-			t.Fatalf("purchase %d before the claim: %v", i, err)
-		}
-	}
+	const racing = 32
+	f.cardPurchases(t, card, "early", before)
 	anon := string(loyalty.AnonymousMember(card.Number))
-	if got := f.balance(t, anon); got != before*10 {
+	if got := f.balance(t, anon); got != loyalty.Points(before*10) {
 		t.Fatalf("the unclaimed card's balance: got %d, want %d", got, before*10)
 	}
 	f.accrue(t, "m1", "own-1", 500) // the member has points of their own
@@ -73,8 +75,8 @@ func testClaimRacingPurchases(t *testing.T, f *fixture) {
 			t.Errorf("purchase %d during the claim: %v", i, err)
 		}
 	}
-	if claim.Card.Member != "m1" || claim.Card.State != loyalty.CardActive || claim.Entries < before {
-		t.Errorf("claim: got %+v, want the card active for m1 with at least the %d purchases before it", claim, before)
+	if claim.Card.Member != "m1" || claim.Card.State != loyalty.CardActive || claim.Entries < before || claim.History != loyalty.ClaimDone {
+		t.Errorf("claim: got %+v, want the card active for m1 with at least the %d purchases before it, its history done", claim, before)
 	}
 	t.Logf("the claim moved %d entries (%d purchases before it, %d racing it)", claim.Entries, before, racing)
 	want := loyalty.Points(5 + (before+racing)*10)
@@ -101,8 +103,9 @@ func testClaimRacingPurchases(t *testing.T, f *fixture) {
 	if got := f.balance(t, "m1"); got != want {
 		t.Errorf("m1's balance after the redeliveries: got %d, want %d", got, want)
 	}
-	if again, err := f.svc.ClaimCard(ctx, "m1", card.Printed, card.ClaimSecret); err != nil || again.Card.Member != "m1" {
-		t.Errorf("the claim retried: got %+v, %v, want the card again", again, err)
+	if again, err := f.svc.ClaimCard(ctx, "m1", card.Printed, card.ClaimSecret); err != nil || again.Card.Member != "m1" ||
+		again.History != loyalty.ClaimDone || again.Entries != 0 {
+		t.Errorf("the claim retried: got %+v, %v, want the card again, its history done, nothing moved", again, err)
 	}
 	_, err = f.svc.ClaimCard(ctx, "m2", card.Printed, card.ClaimSecret)
 	wantCode(t, "claiming another member's card", err, loyalty.CodeConflict)
@@ -110,5 +113,137 @@ func testClaimRacingPurchases(t *testing.T, f *fixture) {
 	wantCode(t, "a wrong claim secret", err, loyalty.CodeNotFound)
 	if c, err := f.st.CardByNumber(ctx, printed[1].Number); err != nil || c.State != loyalty.CardUnclaimed {
 		t.Errorf("the other card after a wrong secret: got %+v, %v, want it unclaimed", c, err)
+	}
+}
+
+// cardPurchases makes n purchases of 10 points on the card, 8 at a time.
+func (f *fixture) cardPurchases(t *testing.T, card loyalty.PrintedCard, prefix string, n int) {
+	t.Helper()
+	errs := make([]error, n)
+	sem := make(chan struct{}, 8)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			_, errs[i] = f.tillPurchase(loyalty.RefCard, card.Printed, fmt.Sprintf("%s-%d", prefix, i), 1000)
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("purchase %s-%d on the unclaimed card: %v", prefix, i, err)
+		}
+	}
+}
+
+// testClaimLongHistory: a card used 300 times before its owner signs up
+// (more than one transaction holds) is claimed whole by one claim call:
+// every point, every entry, a clean audit, nothing left behind.
+func testClaimLongHistory(t *testing.T, f *fixture) {
+	f.till()
+	printed, err := f.svc.GenerateCards(ctx, 1)
+	if err != nil {
+		t.Fatalf("batch: %v", err)
+	}
+	card := printed[0]
+	const n = 300
+	f.cardPurchases(t, card, "p", n)
+	f.accrue(t, "m1", "own-1", 500)
+	claim, err := f.svc.ClaimCard(ctx, "m1", card.Printed, card.ClaimSecret)
+	if err != nil || claim.History != loyalty.ClaimDone || claim.Entries != n || claim.Points != n*10 {
+		t.Fatalf("claim: got %+v, %v, want %d entries and %d points moved, history done", claim, err, n, n*10)
+	}
+	if got := f.balance(t, "m1"); got != 5+n*10 {
+		t.Errorf("m1's balance: got %d, want %d", got, 5+n*10)
+	}
+	if got := len(f.ledger(t, "m1")); got != 1+n {
+		t.Errorf("m1's ledger: got %d entries, want %d", got, 1+n)
+	}
+	if got := len(f.ledger(t, string(loyalty.AnonymousMember(card.Number)))); got != 0 {
+		t.Errorf("entries left under the card's anonymous id: got %d, want 0", got)
+	}
+	f.audit(t, "m1")
+	if res, err := f.tillPurchase(loyalty.RefCard, card.Printed, "after", 1000); err != nil || res.Replayed {
+		t.Fatalf("a purchase after the claim: got %+v, %v", res, err)
+	}
+	if got := f.balance(t, "m1"); got != 5+(n+1)*10 {
+		t.Errorf("m1's balance after a purchase: got %d, want %d", got, 5+(n+1)*10)
+	}
+	f.audit(t, "m1")
+}
+
+// testClaimInterruptedResumes: a claim whose call stopped after k pages of
+// its history (k = 0, 1, 2; the process died, or the budget ran out) leaves
+// the card the member's, the points in their account and the audit clean
+// with the rest still moving; the same claim again answers 200 and
+// finishes; once more it moves nothing.
+func testClaimInterruptedResumes(t *testing.T, f *fixture) {
+	f.till()
+	const n = 120 // three pages
+	for k := range 3 {
+		member := fmt.Sprintf("m%d", k+1)
+		printed, err := f.svc.GenerateCards(ctx, 1)
+		if err != nil {
+			t.Fatalf("batch: %v", err)
+		}
+		card := printed[0]
+		f.cardPurchases(t, card, fmt.Sprintf("k%d", k), n)
+		c, err := f.st.CardByNumber(ctx, card.Number)
+		if err != nil {
+			t.Fatalf("card: %v", err)
+		}
+		now := f.clock.Now()
+		claim, err := f.st.ClaimCard(ctx, c, loyalty.MemberID(member), now, func(mine loyalty.Account, exists bool, anon loyalty.Account) loyalty.Account {
+			return loyalty.MergeAccounts(mine, exists, anon, f.svc.Program, loyalty.MemberID(member), now)
+		})
+		if err != nil || claim.History != loyalty.ClaimMoving || claim.Points != n*10 {
+			t.Fatalf("k=%d: the claim's transaction: got %+v, %v, want %d points, history moving", k, claim, err, n*10)
+		}
+		moved, done, err := f.st.MoveClaimHistory(ctx, claim.Card, k)
+		if err != nil || done || moved > k*48 || (k > 0 && moved == 0) {
+			t.Fatalf("k=%d: %d pages: got %d moved, done %v, %v, want some, not done", k, k, moved, done, err)
+		}
+		if got := f.balance(t, member); got != n*10 {
+			t.Errorf("k=%d: %s's balance mid-claim: got %d, want %d", k, member, got, n*10)
+		}
+		if got := len(f.ledger(t, member)); got != moved {
+			t.Errorf("k=%d: %s's ledger mid-claim: got %d, want the %d moved", k, member, got, moved)
+		}
+		f.audit(t, member) // the entries not yet moved count as the member's
+		// A till sends every purchase again while the history moves (an SQS
+		// redelivery, a retry): each is a replay, whichever partition holds
+		// its entry now, and nothing is credited twice.
+		for i := range n {
+			if res, err := f.tillPurchase(loyalty.RefCard, card.Printed, fmt.Sprintf("k%d-%d", k, i), 1000); err != nil || !res.Replayed {
+				t.Fatalf("k=%d: purchase %d again mid-claim: got %+v, %v, want a replay", k, i, res, err)
+			}
+		}
+		if got := f.balance(t, member); got != n*10 {
+			t.Errorf("k=%d: %s's balance after the purchases came again mid-claim: got %d, want %d", k, member, got, n*10)
+		}
+		if res, err := f.tillPurchase(loyalty.RefCard, card.Printed, fmt.Sprintf("k%d-mid", k), 1000); err != nil || res.Replayed {
+			t.Errorf("k=%d: a purchase mid-claim: got %+v, %v", k, res, err)
+		}
+		f.audit(t, member)
+		again, err := f.svc.ClaimCard(ctx, loyalty.MemberID(member), card.Printed, card.ClaimSecret)
+		if err != nil || again.History != loyalty.ClaimDone || again.Entries != n-moved {
+			t.Fatalf("k=%d: the claim again: got %+v, %v, want the other %d entries moved, done", k, again, err, n-moved)
+		}
+		if got := len(f.ledger(t, member)); got != n+1 {
+			t.Errorf("k=%d: %s's ledger: got %d, want %d", k, member, got, n+1)
+		}
+		if got := f.balance(t, member); got != (n+1)*10 {
+			t.Errorf("k=%d: %s's balance: got %d, want %d", k, member, got, (n+1)*10)
+		}
+		f.audit(t, member)
+		if once, err := f.svc.ClaimCard(ctx, loyalty.MemberID(member), card.Printed, card.ClaimSecret); err != nil || once.History != loyalty.ClaimDone || once.Entries != 0 {
+			t.Errorf("k=%d: the claim once more: got %+v, %v, want nothing moved, done", k, once, err)
+		}
+		for i := range n {
+			if res, err := f.tillPurchase(loyalty.RefCard, card.Printed, fmt.Sprintf("k%d-%d", k, i), 1000); err != nil || !res.Replayed {
+				t.Fatalf("k=%d: purchase %d again: got %+v, %v, want a replay", k, i, res, err)
+			}
+		}
 	}
 }

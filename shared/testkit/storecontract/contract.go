@@ -109,6 +109,9 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"MemberIDsOnlyFromAllowedPartners", testMemberIDRefs},
 		{"ErasureTakesCardsAndCodes", testEraseTill},
 		{"ClaimRacing32PurchasesLosesNothing", testClaimRacingPurchases},
+		{"LongClaimRacing32PurchasesLosesNothing", testLongClaimRacingPurchases},
+		{"ClaimOf300EntriesCompletes", testClaimLongHistory},
+		{"ClaimInterruptedAfterKPagesResumes", testClaimInterruptedResumes},
 		{"PreferredLocaleSetReadAndErased", testPreferredLocale},
 	} {
 		t.Run(c.name, func(t *testing.T) {
