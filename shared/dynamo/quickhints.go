@@ -17,8 +17,9 @@ const maxCountHints = 100_000
 // (its last stamp: the card empties and the reward is issued) or not, and
 // for each promotion limited per member, whether the member's uses are
 // below the limit (it applies and counts) or have reached it (it gives
-// nothing): the entry differs, and a condition cannot choose between two
-// entries. So the store remembers the counters of the members it wrote:
+// nothing), and it names the member's tier (whose multiplier the entry
+// applies): the entry differs, and a condition cannot choose between two
+// entries. So the store remembers the tier and counters of the members it wrote:
 // what it last saw of an account (a read, a failed condition's account, a
 // planned write) and what its own quick credits added since. It chooses
 // the form those counts say, and the condition checks it: a count that is
@@ -26,21 +27,21 @@ const maxCountHints = 100_000
 // condition, and the store plans from the account the failure returned (a
 // second write, no read) and remembers its counts again.
 
-// memberCounts is what the store knows of one member's counters: all of
-// them, as of an account it saw, plus its own quick credits since.
+// memberCounts is what the store knows of one member's tier and counters:
+// all of them, as of an account it saw, plus its own quick credits since.
 type memberCounts struct {
+	tier         string // the account's tier: a quick form names the tier whose multiplier it applies
 	stamps, uses map[string]int
 }
 
-// quickForm is op.Quick in the form the remembered counts say.
+// quickForm is op.Quick in the form the remembered tier and counts say.
 func (s *Store) quickForm(op loyalty.Op) *loyalty.QuickCredit {
 	q := op.Quick
-	if len(q.Uses) == 0 && len(q.Stamps) == 0 {
-		return q
-	}
 	var reached, filling []string
+	tier := q.Tier
 	s.mu.Lock()
 	if mc, ok := s.counts[op.Member]; ok {
+		tier = mc.tier
 		for _, c := range q.Uses {
 			if mc.uses[c.ID] >= c.Limit {
 				reached = append(reached, c.ID)
@@ -53,10 +54,10 @@ func (s *Store) quickForm(op loyalty.Op) *loyalty.QuickCredit {
 		}
 	}
 	s.mu.Unlock()
-	if len(reached) == 0 && len(filling) == 0 {
+	if len(reached) == 0 && len(filling) == 0 && tier == q.Tier {
 		return q
 	}
-	r, ok, err := q.With(reached, filling)
+	r, ok, err := q.Form(tier, reached, filling)
 	if err != nil || !ok {
 		return q
 	}
@@ -64,7 +65,7 @@ func (s *Store) quickForm(op loyalty.Op) *loyalty.QuickCredit {
 }
 
 // quickFormFor is the quick form of op that acct, with its stored tier
-// headroom room, is in; nil when none is.
+// headroom room, is in (on acct's tier); nil when none is.
 func quickFormFor(op loyalty.Op, acct loyalty.Account, room *int64) *loyalty.QuickCredit {
 	q := op.Quick
 	var reached, filling []string
@@ -82,7 +83,7 @@ func quickFormFor(op loyalty.Op, acct loyalty.Account, room *int64) *loyalty.Qui
 			}
 		}
 	}
-	f, ok, err := q.With(reached, filling)
+	f, ok, err := q.Form(acct.Tier, reached, filling)
 	if err != nil || !ok || !f.Holds(acct, true, f.Entry.At) || room == nil || *room <= int64(f.Qualifying) {
 		return nil
 	}
@@ -91,7 +92,7 @@ func quickFormFor(op loyalty.Op, acct loyalty.Account, room *int64) *loyalty.Qui
 
 // learnCounts remembers the member's counters as acct holds them.
 func (s *Store) learnCounts(m loyalty.MemberID, acct loyalty.Account) {
-	mc := &memberCounts{stamps: map[string]int{}, uses: map[string]int{}}
+	mc := &memberCounts{tier: acct.Tier, stamps: map[string]int{}, uses: map[string]int{}}
 	for k, n := range acct.Stamps {
 		mc.stamps[k] = n
 	}

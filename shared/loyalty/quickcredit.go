@@ -58,27 +58,56 @@ type Counter struct {
 // a promotion with a budget, a stamp card of one stamp, a credit that is not
 // a single new lot.
 func (prog *Program) QuickCredit(p Purchase, now time.Time) (QuickCredit, bool, error) {
-	return prog.quickCredit(p, now, nil, nil)
+	return prog.quickCredit(p, now, "", nil, nil)
 }
 
 // WithLimitsReached is the quick form of the same credit on an account
 // where the promotions ids (of q.Uses) have reached their limit per member.
 func (q QuickCredit) WithLimitsReached(ids []string) (QuickCredit, bool, error) {
-	return q.prog.quickCredit(q.purchase, q.now, ids, nil)
+	return q.prog.quickCredit(q.purchase, q.now, q.Tier, ids, nil)
 }
 
 // With is the quick form of the same credit on an account where the
 // promotions reached have reached their limit per member and the stamp
 // cards filling hold all their stamps but one.
 func (q QuickCredit) With(reached, filling []string) (QuickCredit, bool, error) {
-	return q.prog.quickCredit(q.purchase, q.now, reached, filling)
+	return q.prog.quickCredit(q.purchase, q.now, q.Tier, reached, filling)
 }
 
-func (prog *Program) quickCredit(p Purchase, now time.Time, reached, filling []string) (QuickCredit, bool, error) {
+// OnTier is the quick form of the same credit, with the same limits
+// reached and cards filling, on an account of tier (a level's id, "" for
+// the base level): the tier's multiplier applies and Tier names it. false
+// when tier is no level above the base.
+func (q QuickCredit) OnTier(tier string) (QuickCredit, bool, error) {
+	if tier != "" && q.prog.levelIndex(tier) == 0 {
+		return QuickCredit{}, false, nil
+	}
+	return q.prog.quickCredit(q.purchase, q.now, tier, counterIDs(q.Reached), counterIDs(q.Filling))
+}
+
+// Form is the quick form of the same credit on an account of tier whose
+// promotions reached have reached their limit per member and whose cards
+// filling hold all their stamps but one (OnTier, then With).
+func (q QuickCredit) Form(tier string, reached, filling []string) (QuickCredit, bool, error) {
+	if tier != "" && q.prog.levelIndex(tier) == 0 {
+		return QuickCredit{}, false, nil
+	}
+	return q.prog.quickCredit(q.purchase, q.now, tier, reached, filling)
+}
+
+func counterIDs(cs []Counter) []string {
+	var ids []string
+	for _, c := range cs {
+		ids = append(ids, c.ID)
+	}
+	return ids
+}
+
+func (prog *Program) quickCredit(p Purchase, now time.Time, tier string, reached, filling []string) (QuickCredit, bool, error) {
 	if _, capped := prog.memberCaps(SourcePurchases); capped {
 		return QuickCredit{}, false, nil
 	}
-	q := QuickCredit{prog: prog, purchase: p, now: now, Tier: "", OldestFrom: prog.Today(now).AddDays(-1), Month: prog.monthOf(p.OccurredAt)}
+	q := QuickCredit{prog: prog, purchase: p, now: now, Tier: tier, OldestFrom: prog.Today(now).AddDays(-1), Month: prog.monthOf(p.OccurredAt)}
 	var uses map[string]int
 	for _, id := range reached {
 		if pr, ok := prog.promotion(id); ok && pr.LimitPerMember > 0 {
@@ -89,7 +118,7 @@ func (prog *Program) quickCredit(p Purchase, now time.Time, reached, filling []s
 			q.Reached = append(q.Reached, Counter{ID: id, Limit: pr.LimitPerMember})
 		}
 	}
-	earn, err := prog.Earnings(p, "", uses) // the base tier, no other promotion used yet
+	earn, err := prog.Earnings(p, tier, uses) // no other promotion used yet
 	if err != nil {
 		return QuickCredit{}, false, err
 	}
@@ -119,10 +148,10 @@ func (prog *Program) quickCredit(p Purchase, now time.Time, reached, filling []s
 		stamps[card.ID] = c.Limit
 		q.Filling = append(q.Filling, c)
 	}
-	// The planner on the smallest account in that state: base tier, one
+	// The planner on the smallest account in that state: the tier, one
 	// point in a lot older than any credit's, no stamps but on the cards
 	// filling, no uses but the limits reached.
-	plain := Account{MemberID: p.MemberID, CreatedAt: now, Version: 1, Balance: 1,
+	plain := Account{MemberID: p.MemberID, CreatedAt: now, Version: 1, Balance: 1, Tier: tier,
 		Lots: []Lot{{Expires: "0000-01-01", Points: 1}}, PromoUses: uses, Stamps: stamps}
 	c, err := planEarning(plain, prog, p, earn, now)
 	if err != nil {

@@ -26,8 +26,8 @@ func TestQuickCreditAgreesWithThePlanner(t *testing.T) {
 	programs := []*Program{base, noTiers, noExpiry, withReferral}
 
 	rng := rand.New(rand.NewPCG(13, 2026))
-	var quick, held, heldReached, heldFilling, withReached, filled, limited, tiered int
-	for i := range 8000 {
+	var quick, held, heldReached, heldFilling, heldTier, withReached, filled, limited, tiered int
+	for i := range 12000 {
 		prog := programs[i%len(programs)]
 		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(rng.Int64N(int64(330 * 24 * time.Hour))))
 		p := genPurchase(rng, now)
@@ -36,6 +36,20 @@ func TestQuickCreditAgreesWithThePlanner(t *testing.T) {
 		q, ok, err := prog.QuickCredit(p, now)
 		if err != nil {
 			t.Fatalf("case %d: QuickCredit: %v", i, err)
+		}
+		if levels := prog.Tiers.Levels; ok && len(levels) > 1 && rng.IntN(2) == 0 {
+			// The form for an account above the base level: mostly the
+			// account's own tier, sometimes another one.
+			tier := acct.Tier
+			if rng.IntN(4) == 0 {
+				tier = levels[1+rng.IntN(len(levels)-1)].ID
+			}
+			if q, ok, err = q.OnTier(tier); err != nil {
+				t.Fatalf("case %d: OnTier(%q): %v", i, tier, err)
+			}
+			if ok && q.Tier != tier {
+				t.Fatalf("case %d: OnTier(%q) names tier %q", i, tier, q.Tier)
+			}
 		}
 		if ok && (len(q.Uses) > 0 || len(q.Stamps) > 0) && rng.IntN(2) == 0 {
 			// The form for an account whose limited promotions are used up,
@@ -85,6 +99,9 @@ func TestQuickCreditAgreesWithThePlanner(t *testing.T) {
 			continue
 		}
 		held++
+		if q.Tier != "" {
+			heldTier++
+		}
 		if len(q.Reached) > 0 {
 			heldReached++
 		}
@@ -116,11 +133,11 @@ func TestQuickCreditAgreesWithThePlanner(t *testing.T) {
 		}
 	}
 	// The generator must reach every branch, or the test proves little.
-	t.Logf("%d quick forms (%d variants), %d held (%d with limits reached, %d filling a card), counter or tier cases: %d filled cards, %d limits reached, %d tiers reached",
-		quick, withReached, held, heldReached, heldFilling, filled, limited, tiered)
-	if held < 300 || heldReached < 50 || heldFilling < 20 || filled < 20 || limited < 20 || tiered < 20 {
-		t.Fatalf("generator too narrow: %d held (%d with limits reached, %d filling), %d filled cards, %d limits reached, %d tiers reached",
-			held, heldReached, heldFilling, filled, limited, tiered)
+	t.Logf("%d quick forms (%d variants), %d held (%d with limits reached, %d filling a card, %d above the base tier), counter or tier cases: %d filled cards, %d limits reached, %d tiers reached",
+		quick, withReached, held, heldReached, heldFilling, heldTier, filled, limited, tiered)
+	if held < 300 || heldReached < 50 || heldFilling < 20 || heldTier < 50 || filled < 20 || limited < 20 || tiered < 20 {
+		t.Fatalf("generator too narrow: %d held (%d with limits reached, %d filling, %d above the base tier), %d filled cards, %d limits reached, %d tiers reached",
+			held, heldReached, heldFilling, heldTier, filled, limited, tiered)
 	}
 }
 

@@ -23,6 +23,7 @@ type Counts struct {
 	TransactCancelled               int64   // TransactWriteItems answered with TransactionCanceledException
 	CancelledOnEntry                int64   // ... because the first item (the ledger entry) exists: a duplicate
 	CancelledOnOther                int64   // ... because another item's condition failed or it conflicted: the store plans again
+	CancelledOnConflict             int64   // ... of those, with a TransactionConflict reason (another transaction held an item)
 	TransactItems                   int64   // items in all TransactWriteItems requests, cancelled or not
 	// Billed units (billing.go), counted only by a Meter with billing on.
 	BilledRead, BilledWrite float64
@@ -37,7 +38,7 @@ func (c Counts) Sub(d Counts) Counts {
 		ItemsRead: c.ItemsRead - d.ItemsRead, ReadUnits: c.ReadUnits - d.ReadUnits, WriteUnits: c.WriteUnits - d.WriteUnits,
 		IndexReadUnits: c.IndexReadUnits - d.IndexReadUnits, IndexWriteUnits: c.IndexWriteUnits - d.IndexWriteUnits,
 		TransactCancelled: c.TransactCancelled - d.TransactCancelled, CancelledOnEntry: c.CancelledOnEntry - d.CancelledOnEntry,
-		CancelledOnOther: c.CancelledOnOther - d.CancelledOnOther, TransactItems: c.TransactItems - d.TransactItems,
+		CancelledOnOther: c.CancelledOnOther - d.CancelledOnOther, CancelledOnConflict: c.CancelledOnConflict - d.CancelledOnConflict, TransactItems: c.TransactItems - d.TransactItems,
 		BilledRead: c.BilledRead - d.BilledRead, BilledWrite: c.BilledWrite - d.BilledWrite, BilledIndexWrite: c.BilledIndexWrite - d.BilledIndexWrite,
 	}
 }
@@ -294,6 +295,12 @@ func (m *Meter) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWri
 			return
 		}
 		c.CancelledOnOther++
+		for _, r := range reasons {
+			if aws.ToString(r.Code) == "TransactionConflict" {
+				c.CancelledOnConflict++
+				break
+			}
+		}
 	})
 	return out, err
 }

@@ -169,7 +169,9 @@ func (t *throughput) seed(ctx context.Context, members int) error {
 		t.plainMembers = append(t.plainMembers, fmt.Sprintf("m%s-%06d", t.run, i))
 		t.rawMembers = append(t.rawMembers, fmt.Sprintf("raw%s-%06d", t.run, i))
 	}
-	for i := range max(members/2, 8) {
+	// As many coffee members as plain and bare ones: the same spread of
+	// callers over accounts on every side.
+	for i := range members {
 		t.coffeeMembers = append(t.coffeeMembers, fmt.Sprintf("c%s-%06d", t.run, i))
 	}
 	for i := range max(members/2, 8) {

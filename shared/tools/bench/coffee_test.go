@@ -1,0 +1,100 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/loyalty-functions/loyalty/shared/local/dynamolocal"
+	"github.com/loyalty-functions/loyalty/shared/loyalty"
+)
+
+// TestCoffeeContention runs coffee purchases (a stamp and the welcome
+// bonus) through the ingest handler at 1, 8 and 32 callers on the bench's
+// own members and counts, per purchase, the transactions, the cancelled
+// ones (a condition that failed, a conflict with another transaction) and
+// the reads, on members of the base tier and again once they are silver.
+// It asserts what does not depend on the machine: no purchase fails, each
+// costs at least one transaction and at most 1.2 on average (a stale
+// count, a card filled by another caller), and no purchase reads.
+func TestCoffeeContention(t *testing.T) {
+	ctx := context.Background()
+	root, err := dynamolocal.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := loadProgram(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := dynamolocal.Start(ctx, dynamolocal.Options{Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	l := &lab{root: root, program: prog, endpoint: srv.Endpoint, ddb: newDynamoClient(srv.Endpoint, nil), logf: t.Logf}
+	tp, err := l.newThroughput(ctx, 200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := 750 * time.Millisecond
+	closedLoop(ctx, 8, 0, d, tp.rawAccrual, tp.rawProgress)
+	for _, k := range []struct {
+		name   string
+		basket basket
+		// silver first lifts the coffee members to the silver tier, where
+		// a shop's regulars are (a purchase of 600 EUR each).
+		silver bool
+	}{{"plain", plainBasket, false}, {"coffee", coffeeBasket, false}, {"coffee, silver members", coffeeBasket, true}} {
+		members := tp.plainMembers
+		if k.basket == coffeeBasket {
+			members = tp.coffeeMembers
+		}
+		if k.silver {
+			if err := forEach(ctx, len(members), 8, func(ctx context.Context, i int) error {
+				body := purchaseBody(purchase{partnerID: benchPartner, eventID: tp.eventID(), member: members[i], at: time.Now().UTC(), minor: 60_000})
+				failed, err := tp.w.runIngest(ctx, sqsPayload([][]byte{body}, tp.seq.Add(1)))
+				if err == nil && failed > 0 {
+					err = fmt.Errorf("the silver purchase failed")
+				}
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			a, err := tp.w.store.Account(ctx, loyalty.MemberID(members[0]))
+			if err != nil || a.Tier != "silver" {
+				t.Fatalf("after 600 EUR: tier %q, %v; want silver", a.Tier, err)
+			}
+		}
+		var purchases atomic.Int64
+		inner := tp.fullAccrual(k.basket, members)
+		op := func(ctx context.Context, w int) (int, int, error) {
+			done, failed, err := inner(ctx, w)
+			purchases.Add(int64(done + failed))
+			return done, failed, err
+		}
+		closedLoop(ctx, 8, 0, d, op, tp.fullDone)
+		for _, c := range []int{1, 8, 32} {
+			p0, m0 := purchases.Load(), tp.w.meter.Counts()
+			f := closedLoop(ctx, c, 0, d, op, tp.fullDone)
+			n, m := purchases.Load()-p0, tp.w.meter.Counts().Sub(m0)
+			r := closedLoop(ctx, c, 0, d, tp.rawAccrual, tp.rawProgress)
+			per := func(v int64) float64 { return float64(v) / float64(n) }
+			t.Logf("%s c=%d: %d purchases, %.0f/s vs bare %.0f/s (ratio %.2f); per purchase %.3f transactions, %.3f cancelled on a condition, %.3f on a conflict, %.3f reads; errors %d %v",
+				k.name, c, n, f.rate(), r.rate(), f.rate()/r.rate(), per(m.Transact), per(m.CancelledOnOther-m.CancelledOnConflict),
+				per(m.CancelledOnConflict), per(m.BatchGet+m.Get), f.errors, f.err)
+			if f.errors != 0 || n == 0 {
+				t.Errorf("%s c=%d: %d errors (%v) over %d purchases", k.name, c, f.errors, f.err, n)
+				continue
+			}
+			if tx := per(m.Transact); tx < 1 || tx > 1.2 {
+				t.Errorf("%s c=%d: %.3f transactions per purchase, want 1 to 1.2", k.name, c, tx)
+			}
+			if rd := m.BatchGet + m.Get; rd > 0 {
+				t.Errorf("%s c=%d: %d reads over %d purchases, want none", k.name, c, rd, n)
+			}
+		}
+	}
+}
