@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/loyalty-functions/loyalty/shared/local/tail"
 	"github.com/loyalty-functions/loyalty/shared/tools/localstate"
 )
 
@@ -162,8 +163,8 @@ func TestReadmeExamplesRunAgainstAFreshStack(t *testing.T) {
 	run := exec.Command("make", "run", fmt.Sprintf("PORT=%d", api), fmt.Sprintf("JOBS_PORT=%d", jobs), fmt.Sprintf("SQS_PORT=%d", sqs))
 	run.Dir = clone
 	run.Env = readmeEnv(root)
-	var log bytes.Buffer
-	run.Stdout, run.Stderr = &log, &log
+	log := &tail.Buffer{Max: 64 << 10} // read while make run writes
+	run.Stdout, run.Stderr = log, log
 	run.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := run.Start(); err != nil {
 		t.Fatal(err)
@@ -179,7 +180,7 @@ func TestReadmeExamplesRunAgainstAFreshStack(t *testing.T) {
 			<-exited
 		}
 	})
-	waitForState(t, filepath.Join(clone, ".cache", localstate.FileName), exited, &log)
+	waitForState(t, filepath.Join(clone, ".cache", localstate.FileName), exited, log)
 
 	// WHEN every step of every tested block runs in one shell session
 	env := filepath.Join(t.TempDir(), "env.sh")
@@ -299,7 +300,7 @@ func freePorts(t *testing.T, n int) []int {
 
 // waitForState waits until the stack wrote its state file and answers, or
 // fails with the stack's output when it exits or takes too long.
-func waitForState(t *testing.T, path string, exited <-chan error, log *bytes.Buffer) {
+func waitForState(t *testing.T, path string, exited <-chan error, log *tail.Buffer) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()

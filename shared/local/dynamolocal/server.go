@@ -1,7 +1,6 @@
 package dynamolocal
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/loyalty-functions/loyalty/shared/local/tail"
 )
 
 const (
@@ -63,7 +64,7 @@ type Server struct {
 	Port int
 
 	cmd      *exec.Cmd
-	out      *outputBuffer
+	out      *tail.Buffer
 	exited   chan struct{} // closed once the java process has been reaped
 	waitErr  error         // valid after exited is closed
 	portLock func()
@@ -138,7 +139,7 @@ func startOnPort(ctx context.Context, java, dir, dataDir string, port int, unloc
 	s := &Server{
 		Endpoint: "http://127.0.0.1:" + strconv.Itoa(port),
 		Port:     port,
-		out:      &outputBuffer{},
+		out:      &tail.Buffer{Max: maxOutput},
 		exited:   make(chan struct{}),
 		stopped:  make(chan struct{}),
 		portLock: unlock,
@@ -197,7 +198,7 @@ func (s *Server) waitReady(ctx context.Context) error {
 	for {
 		// Jetty logs the bind failure and keeps the JVM alive, so the output
 		// is the only sign that another process owns the port.
-		if s.out.contains("BindException") || s.out.contains("Failed to bind") {
+		if s.out.Contains("BindException") || s.out.Contains("Failed to bind") {
 			return errPortTaken
 		}
 		callCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -288,33 +289,4 @@ func reservePort() (port int, unlock func(), err error) {
 		return port, func() { f.Close() }, nil
 	}
 	return 0, nil, errors.New("find a free port: every candidate was locked by another emulator")
-}
-
-// outputBuffer keeps the most recent output of the emulator, safe for the
-// copying goroutines of exec and for readers.
-type outputBuffer struct {
-	mu  sync.Mutex
-	buf []byte
-}
-
-func (b *outputBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf = append(b.buf, p...)
-	if over := len(b.buf) - maxOutput; over > 0 {
-		b.buf = append(b.buf[:0], b.buf[over:]...)
-	}
-	return len(p), nil
-}
-
-func (b *outputBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return string(b.buf)
-}
-
-func (b *outputBuffer) contains(s string) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return bytes.Contains(b.buf, []byte(s))
 }

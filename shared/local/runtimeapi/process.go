@@ -15,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/loyalty-functions/loyalty/shared/local/tail"
 )
 
 // Runtime API names. aws-lambda-go keeps its copies unexported, so they are
@@ -41,7 +43,7 @@ type process struct {
 	f         *Function
 	api       string // host:port the process was given as AWS_LAMBDA_RUNTIME_API
 	srv       *http.Server
-	tail      *tailBuffer
+	tail      *tail.Buffer
 	startedAt time.Time
 
 	ready     chan struct{} // closed at the first /next
@@ -75,7 +77,7 @@ func (f *Function) spawn() (*process, error) {
 	p := &process{
 		f:        f,
 		api:      ln.Addr().String(),
-		tail:     &tailBuffer{},
+		tail:     &tail.Buffer{Max: maxOutputTail},
 		ready:    make(chan struct{}),
 		exited:   make(chan struct{}),
 		closed:   make(chan struct{}),
@@ -398,26 +400,4 @@ func (l *lockedWriter) Write(b []byte) (int, error) {
 	defer l.mu.Unlock()
 	_, _ = l.w.Write(b)
 	return len(b), nil
-}
-
-// tailBuffer keeps the last maxOutputTail bytes a process wrote.
-type tailBuffer struct {
-	mu  sync.Mutex
-	buf []byte
-}
-
-func (t *tailBuffer) Write(b []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, b...)
-	if over := len(t.buf) - maxOutputTail; over > 0 {
-		t.buf = append(t.buf[:0], t.buf[over:]...)
-	}
-	return len(b), nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(t.buf)
 }
