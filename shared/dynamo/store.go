@@ -217,62 +217,61 @@ func (s *Store) quickCredit(ctx context.Context, op loyalty.Op, q *loyalty.Quick
 		return nil, nil, nil, err
 	}
 	lot := q.Lot()
-	cond := expression.AttributeExists(expression.Name("pk")).
-		And(expression.Name(aNextExp).LessThanEqual(expression.Value(string(lot.Expires)))).
-		And(expression.Name(aNextExp).GreaterThanEqual(expression.Value(string(q.OldestFrom)))).
-		And(expression.Name(aDeficit).Equal(expression.Value(0))).
-		And(expression.Name(aDebt).Equal(expression.Value(0))).
-		And(expression.Name(aTier).Equal(expression.Value(q.Tier))).
-		And(expression.Name(aRoom).GreaterThan(expression.Value(int64(q.Qualifying)))).
-		And(expression.AttributeNotExists(expression.Name(aReferredBy)))
-	upd := expression.Add(expression.Name(aBalance), expression.Value(int64(e.Delta))).
-		Add(expression.Name(aLifetime), expression.Value(int64(e.Earned))).
-		Add(expression.Name(aLots+"."+string(lot.Expires)), expression.Value(int64(lot.Points))).
-		Add(expression.Name(aVersion), expression.Value(1)).
-		Set(expression.Name(aActivity), expression.Value(e.At.UTC())).
-		// The same value all week: only a member's first credit of a week
-		// writes the activity index (jobs.go).
-		Set(expression.Name(aActKey), expression.Value(activityKeyOf(e.MemberID, e.At)))
+	x := newExprWriter()
+	x.when("attribute_exists(" + x.path("pk", "") + ")")
+	nx := x.path(aNextExp, "")
+	x.when(nx + " <= " + x.str(string(lot.Expires)))
+	x.when(nx + " >= " + x.str(string(q.OldestFrom)))
+	x.when(x.path(aDeficit, "") + " = " + x.num(0))
+	x.when(x.path(aDebt, "") + " = " + x.num(0))
+	x.when(x.path(aTier, "") + " = " + x.str(q.Tier))
+	room := x.path(aRoom, "")
+	x.when(room + " > " + x.num(int64(q.Qualifying)))
+	x.when("attribute_not_exists(" + x.path(aReferredBy, "") + ")")
+	x.addTo(x.path(aBalance, ""), x.num(int64(e.Delta)))
+	x.addTo(x.path(aLifetime, ""), x.num(int64(e.Earned)))
+	x.addTo(x.path(aLots, string(lot.Expires)), x.num(int64(lot.Points)))
+	x.addTo(x.path(aVersion, ""), x.num(1))
+	x.setTo(x.path(aActivity, ""), x.str(e.At.UTC().Format(time.RFC3339Nano)))
+	// The same value all week: only a member's first credit of a week
+	// writes the activity index (jobs.go).
+	x.setTo(x.path(aActKey, ""), x.str(activityKeyOf(e.MemberID, e.At)))
 	counters := func(attr string, cs []loyalty.Counter) {
 		if len(cs) == 0 {
 			return
 		}
 		// ADD to a key of a map needs the map: every account item has it.
-		cond = cond.And(expression.AttributeExists(expression.Name(attr)))
+		x.when("attribute_exists(" + x.path(attr, "") + ")")
 		for _, c := range cs {
-			n := expression.Name(attr + "." + c.ID)
-			cond = cond.And(expression.AttributeNotExists(n).Or(n.LessThan(expression.Value(c.Limit))))
-			upd = upd.Add(n, expression.Value(1))
+			n := x.path(attr, c.ID)
+			x.when("attribute_not_exists(" + n + ") OR " + n + " < " + x.num(int64(c.Limit)))
+			x.addTo(n, x.num(1))
 		}
 	}
 	counters(aStamps, q.Stamps)
 	counters(aPromoUses, q.Uses)
 	for _, c := range q.Reached {
-		cond = cond.And(expression.Name(aPromoUses + "." + c.ID).GreaterThanEqual(expression.Value(c.Limit)))
+		x.when(x.path(aPromoUses, c.ID) + " >= " + x.num(int64(c.Limit)))
 	}
 	for _, c := range q.Filling {
-		n := expression.Name(aStamps + "." + c.ID)
-		cond = cond.And(n.Equal(expression.Value(c.Limit)))
-		upd = upd.Set(n, expression.Value(0))
+		n := x.path(aStamps, c.ID)
+		x.when(n + " = " + x.num(int64(c.Limit)))
+		x.setTo(n, x.num(0))
 	}
 	if q.Qualifying != 0 {
-		upd = upd.Add(expression.Name(aQualifying+"."+q.Month), expression.Value(int64(q.Qualifying))).
-			Add(expression.Name(aRoom), expression.Value(-int64(q.Qualifying)))
+		x.addTo(x.path(aQualifying, q.Month), x.num(int64(q.Qualifying)))
+		x.addTo(room, x.num(-int64(q.Qualifying)))
 		// Forget months no tier window can count any more, so the map stays
 		// bounded without a read (removing an absent key is a no-op).
 		for _, m := range loyalty.StaleQualifyingMonths(e.At, staleQualifyingSpan) {
 			if m != q.Month {
-				upd = upd.Remove(expression.Name(aQualifying + "." + m))
+				x.drop(x.path(aQualifying, m))
 			}
 		}
 	}
-	ex, err := expression.NewBuilder().WithCondition(cond).WithUpdate(upd).Build()
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("build credit expression: %w", err)
-	}
 	update := &types.Update{TableName: &s.table, Key: s.key(memberPK(e.MemberID), skAccount),
-		ConditionExpression: ex.Condition(), UpdateExpression: ex.Update(),
-		ExpressionAttributeNames: ex.Names(), ExpressionAttributeValues: ex.Values(),
+		ConditionExpression: aws.String(x.condition()), UpdateExpression: aws.String(x.update()),
+		ExpressionAttributeNames: x.names(), ExpressionAttributeValues: x.values,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld}
 	items := []types.TransactWriteItem{{Put: put}, {Update: update}}
 	for _, red := range q.Issued { // a filled card's reward, new

@@ -107,12 +107,16 @@ func (p *Program) upgrade(a *Account, e *Entry, today Date) {
 	if len(p.Tiers.Levels) == 0 {
 		return
 	}
-	for m := range a.Qualifying {
-		if !p.windowMonths(today)[m] && m < string(today[:7]) {
+	in := p.windowMonths(today)
+	var sum Points
+	for m, pts := range a.Qualifying {
+		switch {
+		case in[m]:
+			sum += pts
+		case m < string(today[:7]):
 			delete(a.Qualifying, m) // out of every future window
 		}
 	}
-	sum := p.QualifyingPoints(*a, today)
 	cur := p.levelIndex(a.Tier)
 	reached := cur
 	for i := cur + 1; i < len(p.Tiers.Levels); i++ {
