@@ -32,6 +32,10 @@ const maxCountHints = 100_000
 type memberCounts struct {
 	tier         string // the account's tier: a quick form names the tier whose multiplier it applies
 	stamps, uses map[string]int
+	// pruned is the month ("2006-01") of this store's last quick credit of
+	// the member that removed the stale qualifying months: later credits of
+	// that month need not remove them again (pruneStale).
+	pruned string
 }
 
 // quickForm is op.Quick in the form the remembered tier and counts say.
@@ -104,17 +108,37 @@ func (s *Store) learnCounts(m loyalty.MemberID, acct loyalty.Account) {
 	if s.counts == nil || len(s.counts) >= maxCountHints {
 		s.counts = map[loyalty.MemberID]*memberCounts{}
 	}
+	if old, ok := s.counts[m]; ok {
+		mc.pruned = old.pruned
+	}
 	s.counts[m] = mc
 }
 
+// pruneStale reports whether a quick credit of the member in month must
+// remove the stale qualifying months: unless this store's last credit of
+// the member that removed them was in the same month. A credit adds at most
+// its own month's key, so the map is pruned as often as before, once per
+// month; skipping it is always safe (a month out of every window counts for
+// nothing), and the 24 REMOVE clauses cost DynamoDB work on every write.
+func (s *Store) pruneStale(m loyalty.MemberID, month string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	mc, ok := s.counts[m]
+	return !ok || mc.pruned != month
+}
+
 // countQuick follows the counters through a quick credit q that was
-// written: stamps and uses one up, filled cards empty.
-func (s *Store) countQuick(m loyalty.MemberID, q *loyalty.QuickCredit) {
+// written: stamps and uses one up, filled cards empty; pruned tells that
+// it removed the stale qualifying months.
+func (s *Store) countQuick(m loyalty.MemberID, q *loyalty.QuickCredit, pruned bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	mc, ok := s.counts[m]
 	if !ok {
 		return
+	}
+	if pruned {
+		mc.pruned = q.Month
 	}
 	for _, c := range q.Stamps {
 		mc.stamps[c.ID]++

@@ -25,6 +25,14 @@ const (
 	IndexHistory  = table.IndexHistory
 )
 
+// AttrStamps is the account item's map of stamp counts per card and
+// AttrTierRoom its stored tier headroom (the bench's bare coffee
+// transaction finds a card's limit by the one and raises the other).
+const (
+	AttrStamps   = aStamps
+	AttrTierRoom = aRoom
+)
+
 // TableSchema is the table's shape (table.Schema) with the request that
 // creates it.
 type TableSchema table.Schema

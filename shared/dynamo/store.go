@@ -110,13 +110,14 @@ func (s *Store) Apply(ctx context.Context, op loyalty.Op) (loyalty.Result, error
 		// to the next one as a planned write (a version check) would.
 		q := s.quickForm(op)
 		for try := 0; q != nil && try < 3; try++ {
-			res, state, r, err := s.quickCredit(ctx, op, q)
+			prune := s.pruneStale(op.Member, q.Month)
+			res, state, r, err := s.quickCredit(ctx, op, q, prune)
 			if err != nil {
 				return loyalty.Result{}, err
 			}
 			if res != nil {
 				if !res.Replayed {
-					s.countQuick(op.Member, q)
+					s.countQuick(op.Member, q, prune)
 				}
 				return *res, nil
 			}
@@ -209,7 +210,7 @@ const staleQualifyingSpan = 24
 // It returns the result when the write or a replay settled the op, or the
 // account's state and stored headroom when a condition failed (another
 // form fits, a tier is reached, ...).
-func (s *Store) quickCredit(ctx context.Context, op loyalty.Op, q *loyalty.QuickCredit) (*loyalty.Result, *loyalty.Account, *int64, error) {
+func (s *Store) quickCredit(ctx context.Context, op loyalty.Op, q *loyalty.QuickCredit, prune bool) (*loyalty.Result, *loyalty.Account, *int64, error) {
 	e := q.Entry
 	e.Fingerprint = op.Fingerprint
 	put, err := s.putEntry(e)
@@ -262,10 +263,13 @@ func (s *Store) quickCredit(ctx context.Context, op loyalty.Op, q *loyalty.Quick
 		x.addTo(x.path(aQualifying, q.Month), x.num(int64(q.Qualifying)))
 		x.addTo(room, x.num(-int64(q.Qualifying)))
 		// Forget months no tier window can count any more, so the map stays
-		// bounded without a read (removing an absent key is a no-op).
-		for _, m := range loyalty.StaleQualifyingMonths(e.At, staleQualifyingSpan) {
-			if m != q.Month {
-				x.drop(x.path(aQualifying, m))
+		// bounded without a read (removing an absent key is a no-op); once a
+		// month is enough (pruneStale).
+		if prune {
+			for _, m := range loyalty.StaleQualifyingMonths(e.At, staleQualifyingSpan) {
+				if m != q.Month {
+					x.drop(x.path(aQualifying, m))
+				}
 			}
 		}
 	}

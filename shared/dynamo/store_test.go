@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -454,5 +455,70 @@ func TestPageSizeBelowOneIsInvalid(t *testing.T) {
 	}
 	if _, _, err := f.store.Notifications(ctx, "m-1", "", -1, f.clock.Now()); loyalty.ErrorCode(err) != loyalty.CodeInvalid {
 		t.Errorf("notifications with limit -1: got %v, want %s", err, loyalty.CodeInvalid)
+	}
+}
+
+// updateRecorder keeps the account updates of the transactions it passes on.
+type updateRecorder struct {
+	dynamo.Client
+	mu      sync.Mutex
+	updates []string
+}
+
+func (c *updateRecorder) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	c.mu.Lock()
+	for _, it := range in.TransactItems {
+		if it.Update != nil {
+			c.updates = append(c.updates, aws.ToString(it.Update.UpdateExpression))
+		}
+	}
+	c.mu.Unlock()
+	return c.Client.TransactWriteItems(ctx, in, opts...)
+}
+
+func (c *updateRecorder) last() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.updates) == 0 {
+		return ""
+	}
+	return c.updates[len(c.updates)-1]
+}
+
+// The stale qualifying months are removed by a store's first one-trip
+// credit of a member in a month, not by every one: the second credit of the
+// month carries no REMOVE, the first of the next month does again, and a
+// second store (another Lambda container) removes them on its own first.
+func TestStaleMonthsAreRemovedOncePerMonth(t *testing.T) {
+	rec := &updateRecorder{Client: db}
+	table := newTable(t)
+	f := newFixtureOn(t, rec)
+	f.store = dynamo.New(rec, table)
+	ctx := context.Background()
+	credit := func(st *dynamo.Store, event string) string {
+		t.Helper()
+		svc := *f.svc
+		svc.Store, svc.Referrals = st, st
+		if _, err := svc.Accrue(ctx, f.purchase("m-prune", event, 1_000, f.clock.Now())); err != nil {
+			t.Fatal(err)
+		}
+		return rec.last()
+	}
+	credit(f.store, "enrol") // the first credit plans: the account is new
+	if u := credit(f.store, "march-1"); !strings.Contains(u, "REMOVE") {
+		t.Errorf("first one-trip credit of March: got %q, want the stale months removed", u)
+	}
+	if u := credit(f.store, "march-2"); strings.Contains(u, "REMOVE") {
+		t.Errorf("second credit of March: got %q, want no REMOVE", u)
+	}
+	if u := credit(dynamo.New(rec, table), "march-3"); !strings.Contains(u, "REMOVE") {
+		t.Errorf("another store's first credit of March: got %q, want the stale months removed", u)
+	}
+	f.clock.Advance(31 * 24 * time.Hour)
+	if u := credit(f.store, "april-1"); !strings.Contains(u, "REMOVE") {
+		t.Errorf("first credit of April: got %q, want the stale months removed", u)
+	}
+	if u := credit(f.store, "april-2"); strings.Contains(u, "REMOVE") {
+		t.Errorf("second credit of April: got %q, want no REMOVE", u)
 	}
 }

@@ -127,7 +127,7 @@ type result struct {
 // deliver again. It never returns an error: a failure of one message fails
 // that message only.
 func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-	log := h.cfg.Logger
+	log := lazyLogger(h.cfg.Logger)
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
 		log = log.With("requestId", lc.AwsRequestID)
 	}

@@ -54,6 +54,7 @@ type Report struct {
 	LoadAfter  string
 
 	Accrual    []RatioRow
+	CoffeeOwn  []RatioRow // coffee purchases against their own bare transaction (figure 1)
 	Redemption []RatioRow
 	Contention []ContentionRow
 	Capacity   []CapacityRow
@@ -108,7 +109,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("throughput: %w", err)
 	}
-	rep.Accrual = tp.accruals(ctx, opts.Levels, opts.Rounds, opts.Segment)
+	rep.Accrual, rep.CoffeeOwn = tp.accruals(ctx, opts.Levels, opts.Rounds, opts.Segment)
 	rep.Redemption, rep.Contention = tp.redemptions(ctx, opts.Levels, opts.Rounds, opts.Segment)
 
 	opts.Logf("figure 4: cost")

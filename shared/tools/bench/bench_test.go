@@ -53,6 +53,14 @@ func TestTinyRun(t *testing.T) {
 	if got, want := len(rep.Accrual), 2*len(opts.Levels); got != want {
 		t.Errorf("got %d accrual rows, want %d", got, want)
 	}
+	if got, want := len(rep.CoffeeOwn), len(opts.Levels); got != want {
+		t.Errorf("got %d rows of coffee against its own bare transaction, want %d", got, want)
+	}
+	for _, row := range rep.CoffeeOwn {
+		if row.Errors != 0 || len(row.Ratio) != opts.Rounds {
+			t.Errorf("%s, %d callers: got %d errors (%s) and %d rounds, want 0 and %d", row.Kind, row.Concurrency, row.Errors, row.FirstError, len(row.Ratio), opts.Rounds)
+		}
+	}
 	// Under contention the store may give up on a redemption (a 503 the
 	// client retries): a result, not a failure of the harness.
 	for _, c := range rep.Contention {

@@ -3,13 +3,16 @@ package bench
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -24,6 +27,8 @@ const (
 	tplEvent1     = "benchtplevent1xq"
 	tplEvent2     = "benchtplevent2xq"
 	tplRedeemKey  = "benchtplredeemxq"
+	tplCoffee     = "benchtplcoffeexq" // the template member of the bare coffee transaction
+	tplCoffeeEv   = "benchtplcoffevxq"
 	benchPartner  = "demo-coffee-berlin" // a partner of program.json
 	benchStage    = "bench"              // names benchPartner's queue (package partnerqueue)
 	benchReward   = "bench-coffee"
@@ -68,6 +73,8 @@ type throughput struct {
 	contended                                              []string
 
 	accrualTx   *dynamodb.TransactWriteItemsInput // quick credit of tplMember (entry put + account update)
+	coffeeTx    *dynamodb.TransactWriteItemsInput // quick credit of a coffee purchase of tplCoffee, its card's size raised
+	rawCoffee   []string                          // bare accounts cloned from tplCoffee's
 	redeemEntry item                              // ledger entry put of a redemption of tplMember
 	redeemItem  item                              // redemption put
 	redeemID    string
@@ -114,7 +121,10 @@ func (t *throughput) captureTemplates(ctx context.Context) error {
 		return err
 	}
 	now := time.Now().UTC()
-	for i, ev := range []string{tplEvent1, tplEvent2} {
+	// The first accrual plans (a new member); the store's first quick credit
+	// of the month also removes the stale qualifying months, as it does once
+	// per member and month; the third is the common case the bare side clones.
+	for i, ev := range []string{tplEvent1, "benchtplevent9xq", tplEvent2} {
 		rec.Reset()
 		body := purchaseBody(purchase{partnerID: benchPartner, eventID: ev, member: tplMember, at: now, basket: plainBasket})
 		failed, err := w.runIngest(ctx, sqsPayload([][]byte{body}, int64(i)))
@@ -132,12 +142,18 @@ func (t *throughput) captureTemplates(ctx context.Context) error {
 				return fmt.Errorf("first accrual: unexpected transaction shape")
 			}
 			t.accountSK = stringOf(tx.TransactItems[1].Put.Item, dynamo.AttrSK)
-		case 1: // accrual of a known member: entry put, account update
+		case 2: // accrual of a known member: entry put, account update
 			if len(tx.TransactItems) != 2 || tx.TransactItems[0].Put == nil || tx.TransactItems[1].Update == nil {
 				return fmt.Errorf("accrual: the store did not write one entry put and one account update")
 			}
+			if u := aws.ToString(tx.TransactItems[1].Update.UpdateExpression); strings.Contains(u, "REMOVE") {
+				return fmt.Errorf("accrual: the third credit of the month still removes stale months: %s", u)
+			}
 			t.accrualTx = tx
 		}
+	}
+	if err := t.captureCoffee(ctx, rec, w, now); err != nil {
+		return err
 	}
 	rec.Reset()
 	status, err := w.runAPI(ctx, t.redemption.payload(tplMember, tplRedeemKey, redeemBody()))
@@ -155,6 +171,53 @@ func (t *throughput) captureTemplates(ctx context.Context) error {
 		return fmt.Errorf("template redemption: %d redemptions, %v", len(reds), err)
 	}
 	t.redeemID = reds[0].ID
+	return nil
+}
+
+// stampLimit finds, in a quick credit's condition, the value a stamp
+// card's count is compared with: "attribute_not_exists(#a.#b) OR #a.#b <
+// :v" where #a names the account's stamps.
+var stampLimit = regexp.MustCompile(`attribute_not_exists\((#n\d+)\.(#n\d+)\) OR (#n\d+)\.(#n\d+) < (:v\d+)`)
+
+// captureCoffee records tplCoffee's fifth purchase, its fourth coffee: past
+// the welcome bonus's three uses, a stamp that does not fill the card, as
+// most of the full side's coffee purchases are. The bare side writes that
+// transaction with the card's size raised, so that it never fills a card
+// on the accounts cloned for it: the same expression, the same work for
+// DynamoDB, another number in one comparison.
+func (t *throughput) captureCoffee(ctx context.Context, rec *Recorder, w *world, now time.Time) error {
+	for i := range 5 {
+		rec.Reset()
+		b, ev := coffeeBasket, fmt.Sprintf("benchtplcoffee%dxq", i)
+		if i == 0 {
+			b = plainBasket
+		}
+		if i == 4 {
+			ev = tplCoffeeEv
+		}
+		body := purchaseBody(purchase{partnerID: benchPartner, eventID: ev, member: tplCoffee, at: now, basket: b})
+		if failed, err := w.runIngest(ctx, sqsPayload([][]byte{body}, int64(10+i))); err != nil || failed > 0 {
+			return fmt.Errorf("template coffee purchase %d: %d failed, %v", i, failed, err)
+		}
+	}
+	txs := rec.Transactions()
+	if len(txs) != 1 || len(txs[0].TransactItems) != 2 || txs[0].TransactItems[1].Update == nil {
+		return fmt.Errorf("coffee template: want one transaction of an entry put and an account update, got %d transactions", len(txs))
+	}
+	tx := txs[0]
+	upd := *tx.TransactItems[1].Update
+	if strings.Contains(aws.ToString(upd.UpdateExpression), "REMOVE") {
+		return fmt.Errorf("coffee template: the fifth credit of the month still removes stale months")
+	}
+	m := stampLimit.FindStringSubmatch(aws.ToString(upd.ConditionExpression))
+	if m == nil || upd.ExpressionAttributeNames[m[1]] != dynamo.AttrStamps || m[1] != m[3] || m[2] != m[4] {
+		return fmt.Errorf("coffee template: no stamp card limit in the condition %q", aws.ToString(upd.ConditionExpression))
+	}
+	values := maps.Clone(upd.ExpressionAttributeValues)
+	values[m[5]] = &types.AttributeValueMemberN{Value: "1000000000"}
+	upd.ExpressionAttributeValues = values
+	t.coffeeTx = &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{tx.TransactItems[0], {Update: &upd}},
+		ReturnConsumedCapacity: tx.ReturnConsumedCapacity}
 	return nil
 }
 
@@ -221,6 +284,21 @@ func (t *throughput) seed(ctx context.Context, members int) error {
 		it[rawBalanceKey] = &types.AttributeValueMemberN{Value: "1000000000000"}
 		items = append(items, it)
 	}
+	// Bare coffee accounts: tplCoffee's account, past the bonus, three stamps.
+	coffeeAccount, err := t.lab.ddb.GetItem(ctx, &dynamodb.GetItemInput{TableName: &t.table, ConsistentRead: boolp(true),
+		Key: t.coffeeTx.TransactItems[1].Update.Key})
+	if err != nil || coffeeAccount.Item == nil {
+		return fmt.Errorf("read the coffee template account: %v", err)
+	}
+	for i := range members {
+		m := fmt.Sprintf("rawc%s-%06d", t.run, i)
+		t.rawCoffee = append(t.rawCoffee, m)
+		it := renamed(coffeeAccount.Item, strings.NewReplacer(tplCoffee, m))
+		delete(it, dynamo.AttrDue)
+		// Headroom for any number of bare credits below the next tier.
+		it[dynamo.AttrTierRoom] = &types.AttributeValueMemberN{Value: "1000000000000"}
+		items = append(items, it)
+	}
 	return batchWrite(ctx, t.lab.ddb, t.table, items, 4)
 }
 
@@ -241,6 +319,25 @@ func (t *throughput) rawAccrual(ctx context.Context, _ int) (int, int, error) {
 	_, err := t.lab.ddb.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
 		TransactItems:          []types.TransactWriteItem{{Put: &put}, {Update: &upd}},
 		ReturnConsumedCapacity: t.accrualTx.ReturnConsumedCapacity})
+	if err != nil {
+		return 0, 0, err
+	}
+	t.rawDone.Add(1)
+	return 1, 0, nil
+}
+
+// rawCoffeeAccrual is the bare coffee transaction (captureCoffee) on a
+// bare coffee account under a new key.
+func (t *throughput) rawCoffeeAccrual(ctx context.Context, _ int) (int, int, error) {
+	m := t.rawCoffee[rand.IntN(len(t.rawCoffee))]
+	r := strings.NewReplacer(tplCoffee, m, tplCoffeeEv, t.eventID())
+	put := *t.coffeeTx.TransactItems[0].Put
+	put.Item = renamed(put.Item, r)
+	upd := *t.coffeeTx.TransactItems[1].Update
+	upd.Key = renamed(upd.Key, r)
+	_, err := t.lab.ddb.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+		TransactItems:          []types.TransactWriteItem{{Put: &put}, {Update: &upd}},
+		ReturnConsumedCapacity: t.coffeeTx.ReturnConsumedCapacity})
 	if err != nil {
 		return 0, 0, err
 	}
@@ -359,13 +456,16 @@ func (t *throughput) compare(ctx context.Context, workers, rounds int, d time.Du
 
 // accruals runs figure 1 at each concurrency: plain purchases (the
 // target's case), then coffee purchases that stamp cards and a limited
-// promotion make the store read first.
-func (t *throughput) accruals(ctx context.Context, levels []int, rounds int, d time.Duration) []RatioRow {
+// promotion make the store read first, each against the plain bare
+// transaction; then the coffee purchases against their own bare
+// transaction (rawCoffeeAccrual), which tells the path's overhead from the
+// work DynamoDB does for the larger write.
+func (t *throughput) accruals(ctx context.Context, levels []int, rounds int, d time.Duration) (rows, own []RatioRow) {
 	plain := t.fullAccrual(plainBasket, t.plainMembers)
 	coffee := t.fullAccrual(coffeeBasket, t.coffeeMembers)
 	closedLoop(ctx, 8, 0, d, plain, t.fullDone) // warm DynamoDB Local's JIT and both code paths
 	closedLoop(ctx, 8, 0, d, t.rawAccrual, t.rawProgress)
-	var rows []RatioRow
+	closedLoop(ctx, 8, 0, d, t.rawCoffeeAccrual, t.rawProgress)
 	for _, k := range []struct {
 		basket basket
 		op     loopOp
@@ -386,7 +486,13 @@ func (t *throughput) accruals(ctx context.Context, levels []int, rounds int, d t
 			t.lab.logf("accrual (%s) c=%d: full %s/s, raw %s/s, ratio %s", row.Kind, c, row.Full.Format("%.0f"), row.Raw.Format("%.0f"), row.Ratio.Format("%.2f"))
 		}
 	}
-	return rows
+	for _, c := range levels {
+		row := t.compare(ctx, c, rounds, d, coffee, t.rawCoffeeAccrual)
+		row.Kind = coffeeBasket.String() + ", against its own bare transaction"
+		own = append(own, row)
+		t.lab.logf("accrual (%s) c=%d: full %s/s, raw %s/s, ratio %s", row.Kind, c, row.Full.Format("%.0f"), row.Raw.Format("%.0f"), row.Ratio.Format("%.2f"))
+	}
+	return rows, own
 }
 
 // redemptions runs figure 2: the ratio at each concurrency, then the rate
