@@ -52,7 +52,12 @@ func (a *AdminAPI) recordPartnerEvent(ctx context.Context, r *request) (int, any
 	if refund != nil {
 		id, err = a.svc.ResolveRefundMember(ctx, partnerID, ref)
 	} else {
-		id, code, err = a.svc.ResolveMember(ctx, partnerID, ref)
+		var res loyalty.Resolved
+		res, err = a.svc.ResolveMember(ctx, partnerID, ref)
+		id, code = res.Member, res.Code
+		if purchase != nil {
+			purchase.Printed = res.Printed
+		}
 	}
 	if err != nil {
 		return 0, nil, refusal(err)

@@ -15,17 +15,19 @@ import (
 func (h *Handler) resolveMember(ctx context.Context, log *slog.Logger, msg message, ev *partner.Event) (result, bool) {
 	svc := h.cfg.Service
 	var (
-		id   loyalty.MemberID
-		code string
-		err  error
+		r   loyalty.Resolved
+		err error
 	)
 	if ev.Refund != nil {
-		id, err = svc.ResolveRefundMember(ctx, ev.PartnerID, ev.Member)
+		r.Member, err = svc.ResolveRefundMember(ctx, ev.PartnerID, ev.Member)
 	} else {
-		id, code, err = svc.ResolveMember(ctx, ev.PartnerID, ev.Member)
+		r, err = svc.ResolveMember(ctx, ev.PartnerID, ev.Member)
 	}
 	if err == nil {
-		ev.SetMember(id, code)
+		ev.SetMember(r.Member, r.Code)
+		if ev.Purchase != nil {
+			ev.Purchase.Printed = r.Printed
+		}
 		return result{}, false
 	}
 	if re, ok := loyalty.AsRefError(err); ok {

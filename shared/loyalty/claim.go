@@ -281,11 +281,11 @@ func (s *Service) Reroute(ctx context.Context, partner string, ref MemberRef, me
 	if ErrorCode(err) != CodeMemberErased || !IsAnonymous(member) || ref.Kind != RefCard {
 		return "", false
 	}
-	id, _, rerr := s.resolveMember(ctx, partner, ref, true)
-	if rerr != nil || id == member {
+	r, rerr := s.resolveMember(ctx, partner, ref, true)
+	if rerr != nil || r.Member == member {
 		return "", false
 	}
-	return id, true
+	return r.Member, true
 }
 
 // WithPending is a member's ledger with the entries of their claimed cards

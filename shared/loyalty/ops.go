@@ -56,6 +56,10 @@ type Purchase struct {
 	// printed card is the same request before and after its claim moved
 	// it to the new owner (claim.go).
 	Holder string
+	// Printed tells that Holder is a printed card (Resolved.Printed): only
+	// then may the purchase have been credited to the card's anonymous
+	// account before a claim, which Accrue reads first (creditedBeforeClaim).
+	Printed bool
 }
 
 // holder is who the fingerprint of a purchase or refund names.

@@ -158,11 +158,11 @@ func (s *Service) Accrue(ctx context.Context, p Purchase) (Result, error) {
 // history in pages, claim.go): the purchase sent again is a replay, not a
 // new credit. An entry is in one partition or the other at every moment (a
 // page moves it in one transaction), so this read and the store's own
-// replay check between them see it. Only purchases naming a card that now
-// has an owner pay the read.
+// replay check between them see it. Only purchases naming a printed card
+// that now has an owner pay the read.
 func (s *Service) creditedBeforeClaim(ctx context.Context, p Purchase) (Entry, bool, error) {
 	anon := MemberID(p.Holder)
-	if p.Holder == "" || anon == p.MemberID || !IsAnonymous(anon) {
+	if !p.Printed || p.Holder == "" || anon == p.MemberID || !IsAnonymous(anon) {
 		return Entry{}, false, nil
 	}
 	e, err := s.Store.Entry(ctx, anon, p.Key)

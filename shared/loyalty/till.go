@@ -397,12 +397,21 @@ func drawDigits(n int) (string, error) {
 	return string(out), nil
 }
 
+// Resolved is what a partner message's member reference names.
+type Resolved struct {
+	Member MemberID
+	Code   string // the rotating code a purchase spends (Purchase.Code); "" for a card or member id
+	// Printed tells that the reference is a printed card (claimed or not):
+	// a purchase on it may wait in the card's anonymous account for a
+	// claim to move it (Purchase.Printed).
+	Printed bool
+}
+
 // ResolveMember turns a partner message's member reference into the member
-// and, for a rotating code, the code the purchase spends (Purchase.Code).
-// A QR payload is opened without a read; a short form or a card number
-// costs one read. Errors: *RefError (the reason to record), CodeInvalid,
-// CodeUnavailable.
-func (s *Service) ResolveMember(ctx context.Context, partner string, ref MemberRef) (MemberID, string, error) {
+// and, for a rotating code, the code the purchase spends. A QR payload is
+// opened without a read; a short form or a card number costs one read.
+// Errors: *RefError (the reason to record), CodeInvalid, CodeUnavailable.
+func (s *Service) ResolveMember(ctx context.Context, partner string, ref MemberRef) (Resolved, error) {
 	return s.resolveMember(ctx, partner, ref, false)
 }
 
@@ -416,78 +425,78 @@ func (s *Service) ResolveRefundMember(ctx context.Context, partner string, ref M
 	if ref.Kind == RefCode && !strings.HasPrefix(ref.Value, qrPrefix) {
 		return "", &RefError{Reason: RejectCodeUnknown, Message: "a refund names the member by card, by the QR payload of the code that paid, or by member id; short codes are gone once used"}
 	}
-	id, _, err := s.resolveMember(ctx, partner, ref, true)
-	return id, err
+	r, err := s.resolveMember(ctx, partner, ref, true)
+	return r.Member, err
 }
 
-func (s *Service) resolveMember(ctx context.Context, partner string, ref MemberRef, refund bool) (MemberID, string, error) {
+func (s *Service) resolveMember(ctx context.Context, partner string, ref MemberRef, refund bool) (Resolved, error) {
 	pt, ok := s.Program.Partner(partner)
 	if !ok {
-		return "", "", Invalid("partnerId", "partner %q is not listed in the program file", partner)
+		return Resolved{}, Invalid("partnerId", "partner %q is not listed in the program file", partner)
 	}
 	now := s.Clock.Now()
 	switch ref.Kind {
 	case RefMemberID:
 		if !pt.MemberIDs {
-			return "", "", &RefError{Reason: RejectRefNotAllowed, Message: fmt.Sprintf(
+			return Resolved{}, &RefError{Reason: RejectRefNotAllowed, Message: fmt.Sprintf(
 				"partner %q may not name members by member id: send the card number or the member's code (or allow memberIds for the partner in the program file)", partner)}
 		}
 		id := MemberID(ref.Value)
-		return id, "", ValidateMemberID("memberRef", id)
+		return Resolved{Member: id}, ValidateMemberID("memberRef", id)
 	case RefCard:
 		n, err := ParseCardNumber("member.card", ref.Value)
 		if err != nil {
-			return "", "", &RefError{Reason: RejectCardUnknown, Message: ErrorMessage(err)}
+			return Resolved{}, &RefError{Reason: RejectCardUnknown, Message: ErrorMessage(err)}
 		}
 		if s.Cards == nil {
-			return "", "", &Error{Code: CodeInternal, Message: "internal error", Err: errNotWired("card store")}
+			return Resolved{}, &Error{Code: CodeInternal, Message: "internal error", Err: errNotWired("card store")}
 		}
 		c, err := s.Cards.CardByNumber(ctx, n)
 		switch {
 		case ErrorCode(err) == CodeNotFound:
-			return "", "", &RefError{Reason: RejectCardUnknown, Message: fmt.Sprintf("no card has the number %s", n.Printable())}
+			return Resolved{}, &RefError{Reason: RejectCardUnknown, Message: fmt.Sprintf("no card has the number %s", n.Printable())}
 		case err != nil:
-			return "", "", err
+			return Resolved{}, err
 		case c.State == CardBlocked && !refund: // a lost card's purchases are still refunded
-			return "", "", &RefError{Reason: RejectCardBlocked, Message: fmt.Sprintf("card %s was blocked: the member has a new card", n.Printable())}
+			return Resolved{}, &RefError{Reason: RejectCardBlocked, Message: fmt.Sprintf("card %s was blocked: the member has a new card", n.Printable())}
 		}
-		return c.Member, "", nil
+		return Resolved{Member: c.Member, Printed: c.ClaimHash != ""}, nil
 	case RefCode:
 		if s.Codes == nil {
-			return "", "", &Error{Code: CodeInternal, Message: "internal error", Err: errNotWired("code sealer")}
+			return Resolved{}, &Error{Code: CodeInternal, Message: "internal error", Err: errNotWired("code sealer")}
 		}
 		if strings.HasPrefix(ref.Value, qrPrefix) {
 			sc, err := s.Codes.open(ref.Value)
 			if err != nil {
-				return "", "", &RefError{Reason: RejectCodeForged, Message: "the QR code was not issued by this program (its seal does not verify)"}
+				return Resolved{}, &RefError{Reason: RejectCodeForged, Message: "the QR code was not issued by this program (its seal does not verify)"}
 			}
 			if refund {
-				return sc.Member, "", nil
+				return Resolved{Member: sc.Member}, nil
 			}
 			if !now.Before(sc.Expires) {
-				return "", "", codeExpired(sc.Expires)
+				return Resolved{}, codeExpired(sc.Expires)
 			}
-			return sc.Member, sc.ID, nil
+			return Resolved{Member: sc.Member, Code: sc.ID}, nil
 		}
 		digits := strings.NewReplacer(" ", "", "-", "").Replace(ref.Value)
 		if len(digits) != shortCodeDigits || strings.Trim(digits, "0123456789") != "" {
-			return "", "", &RefError{Reason: RejectCodeUnknown, Message: fmt.Sprintf("a code is a QR payload or %d digits", shortCodeDigits)}
+			return Resolved{}, &RefError{Reason: RejectCodeUnknown, Message: fmt.Sprintf("a code is a QR payload or %d digits", shortCodeDigits)}
 		}
 		if s.Cards == nil {
-			return "", "", &Error{Code: CodeInternal, Message: "internal error", Err: errNotWired("card store")}
+			return Resolved{}, &Error{Code: CodeInternal, Message: "internal error", Err: errNotWired("card store")}
 		}
 		sc, err := s.Cards.ResolveShortCode(ctx, partner, digits, now, s.Program.ShortCodeMisses())
 		switch {
 		case ErrorCode(err) == CodeNotFound:
-			return "", "", &RefError{Reason: RejectCodeUnknown, Message: "no live code has these digits"}
+			return Resolved{}, &RefError{Reason: RejectCodeUnknown, Message: "no live code has these digits"}
 		case err != nil:
-			return "", "", err
+			return Resolved{}, err
 		case !now.Before(sc.Expires):
-			return "", "", codeExpired(sc.Expires)
+			return Resolved{}, codeExpired(sc.Expires)
 		}
-		return sc.Member, sc.CodeID, nil
+		return Resolved{Member: sc.Member, Code: sc.CodeID}, nil
 	}
-	return "", "", Invalid("member", "a member is named by card, code or memberId, got %q", ref.Kind)
+	return Resolved{}, Invalid("member", "a member is named by card, code or memberId, got %q", ref.Kind)
 }
 
 func codeExpired(at time.Time) error {

@@ -46,7 +46,8 @@ func (f *fixture) till() *fixture {
 
 // resolve is ResolveMember at shop1.
 func (f *fixture) resolve(kind loyalty.RefKind, value string) (loyalty.MemberID, string, error) {
-	return f.svc.ResolveMember(ctx, "shop1", loyalty.MemberRef{Kind: kind, Value: value})
+	r, err := f.svc.ResolveMember(ctx, "shop1", loyalty.MemberRef{Kind: kind, Value: value})
+	return r.Member, r.Code, err
 }
 
 // wantRefused fails unless err is a *RefError with reason.
@@ -76,6 +77,11 @@ func (f *fixture) accrueResolved(member loyalty.MemberID, code string, kind loya
 	if kind == loyalty.RefCard {
 		if n, err := loyalty.ParseCardNumber("card", value); err == nil {
 			p.Holder = string(loyalty.AnonymousMember(n)) // as partner.Event.SetMember
+		}
+		// Whether the card was printed does not change with its claim: the
+		// member resolved earlier (maybe before a claim) stays as given.
+		if r, err := f.svc.ResolveMember(ctx, "shop1", loyalty.MemberRef{Kind: kind, Value: value}); err == nil {
+			p.Printed = r.Printed
 		}
 	}
 	res, err := f.svc.Accrue(ctx, p)
@@ -274,8 +280,8 @@ func testShortCodeRateLimit(t *testing.T, f *fixture) {
 	}
 	_, _, err = f.resolve(loyalty.RefCode, code.Short)
 	wantRefused(t, "a live code after three misses", err, loyalty.RejectCodeRateLimited)
-	if m, _, err := f.svc.ResolveMember(ctx, "webshop", loyalty.MemberRef{Kind: loyalty.RefCode, Value: code.Short}); err != nil || m != "m1" {
-		t.Errorf("the same code from another partner: got %q (%v), want m1", m, err)
+	if r, err := f.svc.ResolveMember(ctx, "webshop", loyalty.MemberRef{Kind: loyalty.RefCode, Value: code.Short}); err != nil || r.Member != "m1" {
+		t.Errorf("the same code from another partner: got %q (%v), want m1", r.Member, err)
 	}
 	if m, _, err := f.resolve(loyalty.RefCode, code.QR); err != nil || m != "m1" {
 		t.Errorf("the QR form while short codes are limited: got %q (%v), want m1", m, err)
@@ -292,8 +298,8 @@ func testMemberIDRefs(t *testing.T, f *fixture) {
 	f.till()
 	_, _, err := f.resolve(loyalty.RefMemberID, "m1")
 	wantRefused(t, "a member id from a till", err, loyalty.RejectRefNotAllowed)
-	if m, _, err := f.svc.ResolveMember(ctx, "webshop", loyalty.MemberRef{Kind: loyalty.RefMemberID, Value: "m1"}); err != nil || m != "m1" {
-		t.Errorf("a member id from the web shop: got %q (%v), want m1", m, err)
+	if r, err := f.svc.ResolveMember(ctx, "webshop", loyalty.MemberRef{Kind: loyalty.RefMemberID, Value: "m1"}); err != nil || r.Member != "m1" {
+		t.Errorf("a member id from the web shop: got %q (%v), want m1", r.Member, err)
 	}
 	_, _, err = f.resolve(loyalty.RefCard, "1234 5678 9012 3456")
 	wantRefused(t, "a card number with a wrong check digit", err, loyalty.RejectCardUnknown)

@@ -225,8 +225,9 @@ func (r *Report) tillSection(b *strings.Builder) {
 		c := CapacityRow{Counts: row.Counts}
 		p("| %s | %s | %.1f | %.1f | %s | %.2f |\n", row.Kind, c.Requests(), row.Counts.BilledRead, row.Counts.BilledWrite, row.Median.Round(10*time.Microsecond), row.Ratio)
 	}
-	p("\nA card number costs two strongly consistent GetItems before the credit (the card; then the purchase's key under the " +
-		"card's anonymous account, where a purchase made before a claim may still wait to be moved); a QR code none (its seal is checked in " +
+	p("\nA member's own card number costs one strongly consistent GetItem before the credit (the card; a printed card's " +
+		"purchase also reads its key under the card's anonymous account, where a purchase made before a claim may still wait " +
+		"to be moved); a QR code none (its seal is checked in " +
 		"the handler) but its use is a third item of the credit's transaction, which takes the planned path (a read of " +
 		"the account, then the write); the short form adds one BatchGetItem of the code and the partner's misses of the minute.\n\n")
 }
