@@ -60,6 +60,16 @@ const (
 // the developers' own, whose alarms nobody is on call for.
 const DevStage = "dev"
 
+// LocalStage is the stage the local stack synthesizes (shared/local/localstack):
+// never deployed, so the only one whose partners may name example accounts.
+const LocalStage = "local"
+
+// exampleAccounts are the made-up AWS accounts of the demo program.json (its
+// partners' senders, which the local stack's partner keys stand for) and of
+// the AWS documentation's examples. They are not ours: a queue open to one
+// would take purchases from whoever owns that number.
+var exampleAccounts = map[string]bool{"111122223333": true, "123456789012": true, "444455556666": true, "777788889999": true}
+
 // DefaultConfig is what a deployment gets when the context says nothing.
 func DefaultConfig() Config {
 	return Config{
@@ -156,6 +166,15 @@ func stringList(v any) ([]string, error) {
 	return out, nil
 }
 
+// senderAccount is the account of a sender: itself, or the account field
+// of its ARN.
+func senderAccount(s string) string {
+	if parts := strings.Split(s, ":"); len(parts) >= 5 {
+		return parts[4]
+	}
+	return s
+}
+
 var (
 	stagePattern      = regexp.MustCompile(`^[a-z][a-z0-9-]{0,15}$`)
 	accountPattern    = regexp.MustCompile(`^[0-9]{12}$`)
@@ -177,6 +196,10 @@ func (c Config) Validate() error {
 		for _, s := range p.Senders {
 			if !accountPattern.MatchString(s) && !senderARNPattern.MatchString(s) {
 				return fmt.Errorf("partner %s: sender %q is not a 12-digit account id or an IAM role or user ARN", p.ID, s)
+			}
+			if account := senderAccount(s); exampleAccounts[account] && c.Stage != LocalStage {
+				return fmt.Errorf("partner %s: sender %q is in account %s, a made-up example (the demo program.json's partners use it for the local stack): "+
+					"list the accounts or roles your partner really sends from before synthesizing stage %q", p.ID, s, account, c.Stage)
 			}
 		}
 	}

@@ -98,3 +98,27 @@ func TestConfigFromContext(t *testing.T) {
 		})
 	}
 }
+
+// Intent: the demo program's partners send from made-up accounts so the
+// local stack can evaluate the queue policies; no deployed stage may open a
+// queue to such an account (someone may own that number), so the synth
+// refuses it there, naming the partner, and only stage local takes it.
+func TestExampleSenderAccountsAreLocalOnly(t *testing.T) {
+	for _, s := range []string{"444455556666", "arn:aws:iam::777788889999:role/till", "arn:aws:iam::111122223333:user/pos"} {
+		cfg := stacks.DefaultConfig()
+		cfg.Partners = []stacks.Partner{{ID: "demo-webshop", Senders: []string{"210987654321", s}}}
+		err := cfg.Validate()
+		if err == nil || !strings.Contains(err.Error(), "partner demo-webshop: sender \""+s+"\" is in account") {
+			t.Errorf("stage %s with sender %s: got %v, want the example account refused", cfg.Stage, s, err)
+		}
+		cfg.Stage, cfg.AlarmEmail = stacks.LocalStage, "ops@example.com"
+		if err := cfg.Validate(); err != nil {
+			t.Errorf("stage local with sender %s: got %v, want nil", s, err)
+		}
+	}
+	cfg := stacks.DefaultConfig()
+	cfg.Partners = []stacks.Partner{{ID: "shop", Senders: []string{"210987654321", "arn:aws:iam::210987654321:role/pos"}}}
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("a partner's own accounts: got %v, want nil", err)
+	}
+}

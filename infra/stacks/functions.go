@@ -138,6 +138,12 @@ var (
 	// account in one BatchGetItem before it writes (shared/dynamo).
 	ingestActions = []string{ddbGetItem, ddbBatchGetItem, ddbQuery, ddbPutItem, ddbUpdateItem, ddbConditionCheckItem}
 	jobActions    = []string{ddbGetItem, ddbBatchGetItem, ddbQuery, ddbPutItem, ddbUpdateItem, ddbConditionCheckItem}
+	// The expiry writes from the due index's copy of the lots (Put of the
+	// entry, Update of the account, Put of the notification; no condition
+	// check, no batch read: shared/dynamo ExpireFromSnapshot); GetItem reads
+	// the account when that copy is stale or missing and a notification of
+	// the outbox; PutItem and Query are its checkpoints.
+	expireActions = []string{ddbGetItem, ddbQuery, ddbPutItem, ddbUpdateItem}
 )
 
 // Functions is every Lambda of the engine. Add a function here (and its
@@ -152,7 +158,7 @@ var Functions = []Function{
 	// The synchronous door takes the queue's messages, on the same path:
 	// the same grants as the ingest.
 	{Name: "partner-door", Kind: KindDoor, MemoryMB: 256, Timeout: APITimeout, TableActions: ingestActions},
-	{Name: "expire-points", Kind: KindJob, MemoryMB: 512, Timeout: JobTimeout, TableActions: jobActions, Publishes: true,
+	{Name: "expire-points", Kind: KindJob, MemoryMB: 512, Timeout: JobTimeout, TableActions: expireActions, Publishes: true,
 		QueryIndexes: []string{table.IndexDue}, Schedule: cronOf(schedules.ExpirePoints)},
 	{Name: "send-reminders", Kind: KindJob, MemoryMB: 512, Timeout: JobTimeout, TableActions: jobActions, Publishes: true,
 		QueryIndexes: []string{table.IndexActivity, table.IndexDue}, Schedule: cronOf(schedules.SendReminders)},

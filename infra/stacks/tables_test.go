@@ -71,3 +71,22 @@ func TestMissingBootstraps(t *testing.T) {
 		t.Errorf("MissingBootstraps: got %v, want %v", got, want)
 	}
 }
+
+// Intent: a job gets the table actions its code paths make, no more. The
+// expiry writes from the due index's copy of the lots and never reads in
+// a batch or checks a condition of another item (the local stack's IAM
+// report found those grants unused).
+func TestExpiryGetsNoBatchReadOrConditionCheck(t *testing.T) {
+	for _, f := range stacks.Functions {
+		if f.Name != "expire-points" {
+			continue
+		}
+		for _, a := range f.TableActions {
+			if a == "dynamodb:BatchGetItem" || a == "dynamodb:ConditionCheckItem" {
+				t.Errorf("expire-points: got table action %s, want none of BatchGetItem, ConditionCheckItem", a)
+			}
+		}
+		return
+	}
+	t.Fatal("function table: got no expire-points")
+}

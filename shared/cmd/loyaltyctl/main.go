@@ -207,7 +207,7 @@ func freePort(host string, start, n int) int {
 func printBanner(w io.Writer, st *localstack.Stack, o runOptions, tok string, took time.Duration) {
 	var queues strings.Builder
 	for _, p := range st.Partners {
-		fmt.Fprintf(&queues, "    %-20s %s   (DLQ %s)\n", p.PartnerID, p.URL, p.DLQ)
+		fmt.Fprintf(&queues, "    %-20s %s   (DLQ %s)\n    %-20s key %s stands for %s\n", p.PartnerID, p.URL, p.DLQ, "", p.AccessKeyID, p.Principal)
 	}
 	coffee, _ := st.Partner("demo-coffee-berlin")
 	if coffee.URL == "" && len(st.Partners) > 0 {
@@ -227,8 +227,8 @@ Local stack is up (%[15]s).
   DynamoDB Local  %[2]s   table %[3]s
   Data            %[16]s
   State file      %[17]s   (loyaltyctl, loyaltyops and replay find the stack through it)
-  Partner queues  one per partner; each partner signs with its own key (LOCALPARTNER-<id> / local-secret-<id>)
-                  and may send to its own queue only
+  Partner queues  one per partner; each partner signs with its own key (LOCALPARTNER-<id> / local-secret-<id>),
+                  which stands for a session of its first sender in program.json; the template's queue policies decide
   Partner door    %[19]s   (function URL, AWS_IAM: SigV4 for service lambda with the partner's key; answers points and balance)
 %[11]s
 Try it (token for %[4]q, valid 12 h; another: make token MEMBER=NAME):

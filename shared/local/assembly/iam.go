@@ -3,6 +3,7 @@ package assembly
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 )
 
 // RolePolicies are the policy documents of a role, resolved: its inline
@@ -66,4 +67,67 @@ func (a *Assembly) RolePoliciesOf(roleARN string) (RolePolicies, error) {
 		return out, nil
 	}
 	return RolePolicies{}, fmt.Errorf("assembly: no role %s", roleARN)
+}
+
+// Resource-based policy types the views read.
+const (
+	TypeQueuePolicy = "AWS::SQS::QueuePolicy"
+	TypePermission  = "AWS::Lambda::Permission"
+)
+
+// QueuePolicy is an AWS::SQS::QueuePolicy: one document for the queues it
+// names (their names, from the URLs that Ref of a queue gives).
+type QueuePolicy struct {
+	LogicalID  string
+	QueueNames []string
+	Document   json.RawMessage
+}
+
+// QueuePolicies are the queue policies of the assembly.
+func (a *Assembly) QueuePolicies() ([]QueuePolicy, error) {
+	var out []QueuePolicy
+	for _, r := range a.Resources(TypeQueuePolicy) {
+		var p struct {
+			Queues         []string        `json:"Queues"`
+			PolicyDocument json.RawMessage `json:"PolicyDocument"`
+		}
+		if err := r.Decode(&p); err != nil {
+			return nil, err
+		}
+		qp := QueuePolicy{LogicalID: r.LogicalID, Document: p.PolicyDocument}
+		for _, u := range p.Queues {
+			qp.QueueNames = append(qp.QueueNames, u[strings.LastIndexByte(u, '/')+1:])
+		}
+		out = append(out, qp)
+	}
+	return out, nil
+}
+
+// Permission is an AWS::Lambda::Permission: one statement of a function's
+// resource-based policy.
+type Permission struct {
+	LogicalID             string
+	Action                string `json:"Action"`
+	FunctionName          string `json:"FunctionName"` // as the template gives it: a name or an ARN
+	Principal             string `json:"Principal"`    // an account id, an ARN, a service or "*"
+	SourceArn             string `json:"SourceArn"`
+	SourceAccount         string `json:"SourceAccount"`
+	PrincipalOrgID        string `json:"PrincipalOrgID"`
+	EventSourceToken      string `json:"EventSourceToken"`
+	FunctionUrlAuthType   string `json:"FunctionUrlAuthType"`
+	InvokedViaFunctionURL bool   `json:"InvokedViaFunctionUrl"`
+}
+
+// Permissions are the Lambda permissions of the assembly.
+func (a *Assembly) Permissions() ([]Permission, error) {
+	var out []Permission
+	for _, r := range a.Resources(TypePermission) {
+		var p Permission
+		if err := r.Decode(&p); err != nil {
+			return nil, err
+		}
+		p.LogicalID = r.LogicalID
+		out = append(out, p)
+	}
+	return out, nil
 }

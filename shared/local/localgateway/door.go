@@ -37,8 +37,14 @@ type Door struct {
 	Partners []DoorPartner
 	// Invoke runs the function with the event's JSON.
 	Invoke func(ctx context.Context, payload []byte) ([]byte, error)
-	Now    func() time.Time
-	Logf   func(format string, args ...any)
+	// Authorize, when set, decides as the URL's resource-based policy does
+	// whether the caller the partner's key stands for may invoke the URL
+	// (the local stack evaluates the template's permissions); an error
+	// refuses the call as AWS does, with the error logged. Unset, every
+	// partner with a sender may.
+	Authorize func(partnerID string, caller *events.LambdaFunctionURLRequestContextAuthorizerIAMDescription) error
+	Now       func() time.Time
+	Logf      func(format string, args ...any)
 }
 
 // DoorCaller is what AWS names in authorizer.iam for a session of the
@@ -106,6 +112,12 @@ func (d *Door) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if iam == nil {
 		forbidden("partner " + who.Name + " has no sender in the program file: the URL's resource policy lets it in nowhere")
 		return
+	}
+	if d.Authorize != nil {
+		if err := d.Authorize(who.Name, iam); err != nil {
+			forbidden(err.Error())
+			return
+		}
 	}
 	now := time.Now
 	if d.Now != nil {

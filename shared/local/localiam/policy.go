@@ -7,10 +7,12 @@ import (
 	"strings"
 )
 
-// Policy is an IAM identity-based policy: the statements of one or more
-// policy documents of a role, evaluated as IAM does for a request within
-// one account: an explicit Deny wins, else an Allow that matches allows,
-// else the request is implicitly denied.
+// Policy is an IAM policy: the statements of one or more policy documents
+// of a role (identity-based) or of a resource (resource-based: a queue
+// policy, a function's permissions), evaluated as IAM evaluates one
+// policy: an explicit Deny wins, else an Allow that matches allows, else
+// the request is implicitly denied. A statement with a Principal (or
+// NotPrincipal) matches only a request whose Caller it names (principal.go).
 type Policy struct {
 	Statements []Statement
 }
@@ -24,6 +26,11 @@ type Statement struct {
 	NotAction   []string
 	Resource    []string
 	NotResource []string
+	// Principal and NotPrincipal are a resource-based statement's
+	// principals by kind ("AWS", "Service"), "*" as {"AWS": ["*"]}; nil in
+	// an identity-based policy.
+	Principal    map[string][]string
+	NotPrincipal map[string][]string
 	// Condition is operator -> key -> values.
 	Condition map[string]map[string][]string
 }
@@ -55,14 +62,15 @@ func ParsePolicy(name string, doc []byte) ([]Statement, error) {
 		return nil, fmt.Errorf("localiam: policy %s: %w", name, err)
 	}
 	type rawStatement struct {
-		Sid         string                           `json:"Sid"`
-		Effect      string                           `json:"Effect"`
-		Action      stringList                       `json:"Action"`
-		NotAction   stringList                       `json:"NotAction"`
-		Resource    stringList                       `json:"Resource"`
-		NotResource stringList                       `json:"NotResource"`
-		Principal   json.RawMessage                  `json:"Principal"`
-		Condition   map[string]map[string]stringList `json:"Condition"`
+		Sid          string                           `json:"Sid"`
+		Effect       string                           `json:"Effect"`
+		Action       stringList                       `json:"Action"`
+		NotAction    stringList                       `json:"NotAction"`
+		Resource     stringList                       `json:"Resource"`
+		NotResource  stringList                       `json:"NotResource"`
+		Principal    json.RawMessage                  `json:"Principal"`
+		NotPrincipal json.RawMessage                  `json:"NotPrincipal"`
+		Condition    map[string]map[string]stringList `json:"Condition"`
 	}
 	var raws []rawStatement
 	if len(d.Statement) > 0 && d.Statement[0] == '{' {
@@ -81,6 +89,13 @@ func ParsePolicy(name string, doc []byte) ([]Statement, error) {
 		}
 		st := Statement{Policy: name, Sid: r.Sid, Effect: r.Effect, Action: r.Action, NotAction: r.NotAction,
 			Resource: r.Resource, NotResource: r.NotResource}
+		var err error
+		if st.Principal, err = parsePrincipal(r.Principal); err != nil {
+			return nil, fmt.Errorf("localiam: policy %s statement %d: Principal: %w", name, i, err)
+		}
+		if st.NotPrincipal, err = parsePrincipal(r.NotPrincipal); err != nil {
+			return nil, fmt.Errorf("localiam: policy %s statement %d: NotPrincipal: %w", name, i, err)
+		}
 		for op, keys := range r.Condition {
 			if !knownOperator(op) {
 				return nil, fmt.Errorf("localiam: policy %s statement %d: condition operator %s is not evaluated locally", name, i, op)
@@ -115,6 +130,9 @@ type Request struct {
 	// Context holds condition keys (lower case, "aws:sourcearn") and their
 	// values.
 	Context map[string][]string
+	// Caller is who signed the request, for the Principal of a
+	// resource-based policy; nil matches no statement with a Principal.
+	Caller *Caller
 }
 
 // Decision says how a request was decided and by which statement.
@@ -151,6 +169,10 @@ func (st *Statement) matches(req Request) bool {
 	case len(st.Resource) > 0 && !anyMatch(st.Resource, req.Resource, false):
 		return false
 	case len(st.NotResource) > 0 && anyMatch(st.NotResource, req.Resource, false):
+		return false
+	case st.Principal != nil && (req.Caller == nil || !req.Caller.namedBy(st.Principal)):
+		return false
+	case st.NotPrincipal != nil && (req.Caller == nil || req.Caller.namedBy(st.NotPrincipal)):
 		return false
 	}
 	for op, keys := range st.Condition {

@@ -6,10 +6,14 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"github.com/loyalty-functions/loyalty/shared/local/localgateway"
+	"github.com/loyalty-functions/loyalty/shared/local/localiam"
 )
 
 // PartDoor is the partner door's function URL (Options.DoorAddr).
@@ -42,10 +46,13 @@ func (p *plan) readDoor() error {
 }
 
 // startDoor serves the partner door on addr: each partner of the program
-// signs with its local key (PartnerAccessKey) for service lambda, and the
-// function gets requestContext.authorizer.iam as AWS fills it for a
-// session of the partner's first sender (localgateway.Door). A partner
-// without senders is refused as the URL's resource policy refuses it.
+// signs with its local key (PartnerAccessKey) for service lambda, stands
+// for the principal partnerCaller names (a session of its first sender),
+// and may invoke the URL when the door function's permissions from the
+// template allow that principal both lambda:InvokeFunctionUrl (with the
+// URL's auth type) and lambda:InvokeFunction (via the URL), as AWS asks of
+// a function URL; the function gets requestContext.authorizer.iam as AWS
+// fills it (localgateway.Door).
 func (st *Stack) startDoor(ctx context.Context, addr string, logf func(string, ...any)) error {
 	if st.plan.door == "" {
 		return nil
@@ -54,13 +61,15 @@ func (st *Stack) startDoor(ctx context.Context, addr string, logf func(string, .
 	if fn == nil {
 		return fmt.Errorf("localstack: the partner door's function %s is not running", st.plan.door)
 	}
-	d := &localgateway.Door{Region: Region, Invoke: fn.Invoke, Logf: logf}
+	arn := st.plan.functions[st.plan.door].ARN
+	perms := st.plan.permissions[st.plan.door]
+	d := &localgateway.Door{Region: Region, Invoke: fn.Invoke, Logf: logf,
+		Authorize: func(partnerID string, iam *events.LambdaFunctionURLRequestContextAuthorizerIAMDescription) error {
+			return authorizeDoor(perms, arn, partnerID, localiam.Caller{Account: iam.AccountID, ARN: iam.UserARN}, logf)
+		}}
 	for _, p := range st.Program.Partners {
 		d.Partners = append(d.Partners, localgateway.DoorPartner{ID: p.ID, AccessKeyID: PartnerAccessKey(p.ID),
-			SecretAccessKey: PartnerSecret(p.ID), Senders: p.Senders})
-		if len(p.Senders) == 0 {
-			logf("partner door: partner %s has no senders in program.json, so the door refuses it (403) as on AWS; add one to call it", p.ID)
-		}
+			SecretAccessKey: PartnerSecret(p.ID), Senders: partnerSenders(p)})
 	}
 	ln, err := net.Listen("tcp", addr)
 	if errors.Is(err, syscall.EADDRINUSE) {
@@ -72,5 +81,29 @@ func (st *Stack) startDoor(ctx context.Context, addr string, logf func(string, .
 	st.door = &http.Server{Handler: d, ReadHeaderTimeout: 10 * time.Second}
 	st.DoorURL = "http://" + ln.Addr().String() + "/"
 	go func() { _ = st.door.Serve(ln) }()
+	return nil
+}
+
+// doorContext is what Lambda's resource-based policy sees of a call through
+// an AWS_IAM function URL.
+var doorContext = map[string][]string{"lambda:functionurlauthtype": {"AWS_IAM"}, "lambda:invokedviafunctionurl": {"true"},
+	"aws:securetransport": {"true"}}
+
+// authorizeDoor decides a partner's call of the door by the function's
+// permissions: a URL call needs lambda:InvokeFunctionUrl and
+// lambda:InvokeFunction, each allowed for the caller.
+func authorizeDoor(perms localiam.Policy, functionARN, partnerID string, caller localiam.Caller, logf func(string, ...any)) error {
+	for _, action := range []string{"lambda:InvokeFunctionUrl", "lambda:InvokeFunction"} {
+		d := perms.Evaluate(localiam.Request{Action: action, Resource: functionARN, Caller: &caller, Context: doorContext})
+		if d.Allowed {
+			continue
+		}
+		why := "because no resource-based policy allows the " + action + " action"
+		if d.ExplicitDeny {
+			why = "with an explicit deny in a resource-based policy (" + d.Statement.Policy + ")"
+		}
+		logf("IAM: AccessDenied: partner %s (%s), action %s, resource %s: %s", partnerID, caller.ARN, action, functionARN, strings.TrimPrefix(why, "because "))
+		return fmt.Errorf("%s is not authorized to perform: %s on resource: %s %s", caller.ARN, action, functionARN, why)
+	}
 	return nil
 }

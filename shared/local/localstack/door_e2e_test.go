@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,40 +18,10 @@ import (
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
 )
 
-// doorProgram writes program.json with senders for the demo partners into
-// dir, for the end-to-end stack (TestMain): program.json has none, and a
-// partner without senders may not call the door, on AWS or here. The
-// queues do not read senders locally, so the other tests are unchanged.
-func doorProgram(dir string) (string, error) {
-	repo, err := localstack.RepoRoot()
-	if err != nil {
-		return "", err
-	}
-	raw, err := os.ReadFile(filepath.Join(repo, "program.json"))
-	if err != nil {
-		return "", err
-	}
-	var prog map[string]any
-	if err := json.Unmarshal(raw, &prog); err != nil {
-		return "", err
-	}
-	senders := map[string]string{"demo-coffee-berlin": "arn:aws:iam::444455556666:role/till", "demo-webshop": "777788889999"}
-	for _, p := range prog["partners"].([]any) {
-		pt := p.(map[string]any)
-		if s, ok := senders[pt["id"].(string)]; ok {
-			pt["senders"] = []string{s}
-		}
-	}
-	b, err := json.Marshal(prog)
-	if err != nil {
-		return "", err
-	}
-	path := filepath.Join(dir, "program-with-senders.json")
-	return path, os.WriteFile(path, b, 0o600)
-}
-
-// The partner door through the local stack and the real binaries (the
-// stack's program is doorProgram's). A purchase through the door answers points, balance and rewards;
+// The partner door through the local stack and the real binaries, its
+// callers allowed by the template's permissions (program.json's senders:
+// demo-coffee-berlin's key stands for a session of
+// arn:aws:iam::444455556666:role/till). A purchase through the door answers points, balance and rewards;
 // the same message on the queue credits nothing more, and the other way
 // round the door answers replayed; partner A's key naming partner B is
 // refused and recorded as partner_mismatch; unsigned and wrongly signed

@@ -48,12 +48,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	statePath = filepath.Join(dir, "localstack.json")
-	programFile, err := doorProgram(dir) // door_e2e_test.go
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	stackOptions = localstack.Options{Addr: apiAddr, Jobs: localstack.JobOptions{Addr: "127.0.0.1:0"}, SQSAddr: "127.0.0.1:0", DoorAddr: "127.0.0.1:0", ProgramFile: programFile,
+	stackOptions = localstack.Options{Addr: apiAddr, Jobs: localstack.JobOptions{Addr: "127.0.0.1:0"}, SQSAddr: "127.0.0.1:0", DoorAddr: "127.0.0.1:0",
 		DataDir: filepath.Join(dir, "data"), StateFile: statePath, Seed: true, Logs: io.Discard,
 		IAMRecord: &localstack.IAMRecord{}} // iam_report_test.go reports it
 	if stack, err = localstack.Start(ctx, stackOptions); err != nil {

@@ -123,15 +123,37 @@ func newLocalIAM(p *plan, record *IAMRecord, logf func(string, ...any)) (*localI
 	return m, nil
 }
 
-// authorize decides a call of who: the ops principal and partners (whose
-// own checks are the queue policy's) pass; a function's role decides.
+// authorize decides a call of who: the ops principal passes; a function's
+// role decides.
 func (m *localIAM) authorize(who localiam.Principal, req localiam.Request) error {
+	return m.authorizeWith(who, req, nil)
+}
+
+// authorizeWith decides a call of a function's role to a resource with a
+// resource-based policy (nil: none), as IAM decides a call within one
+// account: an explicit Deny in either policy denies, else an Allow in
+// either allows. Other principals pass (their checks are the resource
+// policy's, queue.go and door.go).
+func (m *localIAM) authorizeWith(who localiam.Principal, req localiam.Request, resource *localiam.Policy) error {
 	pol, ok := m.policies[who.Name]
 	if !ok {
 		return nil
 	}
-	d := pol.Evaluate(req)
 	fn := strings.TrimPrefix(who.Name, "function:")
+	d := pol.Evaluate(req)
+	denyIn := "an identity-based policy"
+	if resource != nil {
+		caller := localiam.Caller{Account: sqslocal.AccountID,
+			ARN: "arn:aws:sts::" + sqslocal.AccountID + ":assumed-role/" + m.roles[who.Name] + "/" + fn}
+		rreq := req
+		rreq.Caller = &caller
+		switch rd := resource.Evaluate(rreq); {
+		case rd.ExplicitDeny && !d.ExplicitDeny:
+			d, denyIn = rd, "a resource-based policy"
+		case rd.Allowed && !d.Allowed && !d.ExplicitDeny:
+			d = rd
+		}
+	}
 	call := IAMCall{Function: fn, Action: req.Action, Resource: req.Resource, Allowed: d.Allowed}
 	if d.Statement != nil {
 		call.Statement = d.Statement.Policy + " " + fmt.Sprint(d.Statement.Action)
@@ -140,13 +162,13 @@ func (m *localIAM) authorize(who localiam.Principal, req localiam.Request) error
 	if d.Allowed {
 		return nil
 	}
-	why := "no identity-based policy allows the " + req.Action + " action"
+	why := "because no identity-based policy allows the " + req.Action + " action"
 	if d.ExplicitDeny {
-		why = "an explicit deny in an identity-based policy (" + d.Statement.Policy + ")"
+		why = "with an explicit deny in " + denyIn + " (" + d.Statement.Policy + ")"
 	}
-	m.logf("IAM: AccessDenied: function %s, action %s, resource %s: %s", fn, req.Action, req.Resource, why)
+	m.logf("IAM: AccessDenied: function %s, action %s, resource %s: %s", fn, req.Action, req.Resource, strings.TrimPrefix(why, "because "))
 	//lint:ignore ST1005 the text is AWS's own AccessDenied message, which the caller gets as it is
-	return fmt.Errorf("User: arn:aws:sts::%s:assumed-role/%s/%s is not authorized to perform: %s on resource: %s because %s",
+	return fmt.Errorf("User: arn:aws:sts::%s:assumed-role/%s/%s is not authorized to perform: %s on resource: %s %s",
 		sqslocal.AccountID, m.roles[who.Name], fn, req.Action, req.Resource, why)
 }
 

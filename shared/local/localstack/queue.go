@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/loyalty-functions/loyalty/shared/local/localgateway"
 	"github.com/loyalty-functions/loyalty/shared/local/localiam"
 	"github.com/loyalty-functions/loyalty/shared/local/runtimeapi"
 	"github.com/loyalty-functions/loyalty/shared/local/sqslocal"
@@ -37,13 +38,17 @@ const (
 )
 
 // PartnerQueue is one partner's local queue, its DLQ, and the credentials
-// that partner sends with. As on AWS, only those credentials may send to
-// the queue: another partner's are refused with AccessDenied.
+// that partner sends with. The key stands for one sender principal of the
+// partner (Principal, partnerCaller), and the queue policy of the template
+// decides what it may do, as SQS decides a call from another account.
 type PartnerQueue struct {
 	PartnerID       string
 	URL, DLQ        string
 	AccessKeyID     string
 	SecretAccessKey string
+	// Principal is the ARN the partner's key stands for: a session of the
+	// role, the user, or a user of the account its first sender names.
+	Principal string
 }
 
 // PartnerAccessKey and PartnerSecret are the local credentials of a
@@ -55,6 +60,38 @@ func PartnerAccessKey(partnerID string) string { return "LOCALPARTNER-" + partne
 // PartnerSecret is the secret of PartnerAccessKey.
 func PartnerSecret(partnerID string) string { return "local-secret-" + partnerID }
 
+// NoSenderAccount is the account whose user the key of a partner without
+// senders stands for: no policy of the template names it, so such a
+// partner is refused everywhere, as on AWS.
+const NoSenderAccount = "999999999999"
+
+// partnerSenders are the senders a partner's local principal is made from:
+// its own, or NoSenderAccount without any.
+func partnerSenders(p loyalty.Partner) []string {
+	if len(p.Senders) == 0 {
+		return []string{NoSenderAccount}
+	}
+	return p.Senders
+}
+
+// partnerCaller is the principal a partner's local key stands for: what
+// AWS names for a session of its first sender (localgateway.DoorCaller),
+// the same at the queue and at the door.
+func partnerCaller(p loyalty.Partner) localiam.Caller {
+	iam, ok := localgateway.DoorCaller(localgateway.DoorPartner{ID: p.ID, AccessKeyID: PartnerAccessKey(p.ID), Senders: partnerSenders(p)})
+	if !ok {
+		return localiam.Caller{}
+	}
+	return localiam.Caller{Account: iam.AccountID, ARN: iam.UserARN}
+}
+
+// secureTransport is the condition context of every call to a local
+// endpoint: they are plain HTTP on 127.0.0.1 and stand for AWS's HTTPS
+// endpoints, which the SDKs always use, so aws:SecureTransport is true and
+// the template's Deny of plain HTTP never matches locally (the start notes
+// say so).
+var secureTransport = map[string][]string{"aws:securetransport": {"true"}}
+
 // partnerQueues is the embedded SQS with a queue and DLQ per partner, and
 // the pollers that feed the real ingest binary like the event source
 // mappings, one per queue.
@@ -65,18 +102,27 @@ type partnerQueues struct {
 	done   sync.WaitGroup
 }
 
-// queuePolicy says what each local principal may do: the ops principal
-// anything, a partner only send to (and look up) its own queue.
+// queuePolicy decides each call to the embedded SQS: the ops principal may
+// do anything; a function's role by its identity policies and the queue's
+// resource policy (an explicit Deny of either wins); a partner, a
+// principal of another account, by the queue's resource policy alone.
 type queuePolicy struct {
-	verifier localiam.Verifier
-	own      map[string]string // partner principal name -> its queue name
-	iam      *localIAM         // decides the calls of the functions' roles
+	verifier  localiam.Verifier
+	partners  map[string]localiam.Caller // partner principal name -> who its key stands for
+	resources map[string]localiam.Policy // queue name -> its queue policy from the template
+	iam       *localIAM                  // decides the calls of the functions' roles
+	logf      func(string, ...any)
 }
 
-// partnerActions are what a partner's principal may call on its own queue:
-// sqs:SendMessage (SendMessageBatch is authorized as it) and the lookups the
-// SDKs and the CLI make first.
-var partnerActions = []string{"SendMessage", "SendMessageBatch", "GetQueueUrl", "GetQueueAttributes"}
+// sqsAction is the IAM action of an SQS API action: a batch call is
+// authorized as the action of its entries.
+func sqsAction(action string) string {
+	if a, ok := map[string]string{"DeleteMessageBatch": "DeleteMessage", "SendMessageBatch": "SendMessage",
+		"ChangeMessageVisibilityBatch": "ChangeMessageVisibility"}[action]; ok {
+		return "sqs:" + a
+	}
+	return "sqs:" + action
+}
 
 func (p queuePolicy) authorize(r *http.Request, body []byte, action, queue string) error {
 	who, err := p.verifier.Verify(r, body)
@@ -86,20 +132,33 @@ func (p queuePolicy) authorize(r *http.Request, body []byte, action, queue strin
 	if who.Name == "ops" {
 		return nil
 	}
+	arn := "arn:aws:sqs:" + sqslocal.Region + ":" + sqslocal.AccountID + ":" + queue
+	req := localiam.Request{Action: sqsAction(action), Resource: arn, Context: secureTransport}
+	resource, hasPolicy := p.resources[queue]
 	if strings.HasPrefix(who.Name, "function:") {
-		// A batch call is authorized as the action of its entries.
-		iamAction := map[string]string{"DeleteMessageBatch": "DeleteMessage", "SendMessageBatch": "SendMessage",
-			"ChangeMessageVisibilityBatch": "ChangeMessageVisibility"}[action]
-		if iamAction == "" {
-			iamAction = action
+		var rp *localiam.Policy
+		if hasPolicy {
+			rp = &resource
 		}
-		return p.iam.authorize(who, localiam.Request{Action: "sqs:" + iamAction, Resource: "arn:aws:sqs:" + sqslocal.Region + ":" + sqslocal.AccountID + ":" + queue})
+		return p.iam.authorizeWith(who, req, rp)
 	}
-	if own, ok := p.own[who.Name]; ok && own == queue && slices.Contains(partnerActions, action) {
+	caller, ok := p.partners[who.Name]
+	if !ok {
+		return fmt.Errorf("not authorized: %s is no principal of the local SQS", who.Name)
+	}
+	req.Caller = &caller
+	d := resource.Evaluate(req)
+	if d.Allowed {
 		return nil
 	}
+	// SQS names the action in lower case in its AccessDenied message.
+	why := "because no resource-based policy allows the " + strings.ToLower(req.Action) + " action"
+	if d.ExplicitDeny {
+		why = "with an explicit deny in a resource-based policy (" + d.Statement.Policy + ")"
+	}
+	p.logf("IAM: AccessDenied: partner %s (%s), action %s, resource %s: %s", strings.TrimPrefix(who.Name, "partner:"), caller.ARN, req.Action, arn, strings.TrimPrefix(why, "because "))
 	//lint:ignore ST1005 the text is SQS's own AccessDenied message, which the gate sends to the client as it is
-	return fmt.Errorf("User: %s is not authorized to perform: sqs:%s on resource: %s", who.Name, action, "arn:aws:sqs:"+sqslocal.Region+":"+sqslocal.AccountID+":"+queue)
+	return fmt.Errorf("User: %s is not authorized to perform: %s on resource: %s %s", caller.ARN, strings.ToLower(req.Action), arn, why)
 }
 
 // startPartnerQueues starts goaws on 127.0.0.1 with every queue an event
@@ -109,14 +168,14 @@ func (p queuePolicy) authorize(r *http.Request, body []byte, action, queue strin
 // mapping says: batch size, maximum concurrency, the function's timeout,
 // and partial batch responses only when the mapping reports them.
 func startPartnerQueues(ctx context.Context, addr string, p *plan, iam *localIAM, program *loyalty.Program, funcs map[string]*runtimeapi.Function, logf func(string, ...any)) (*partnerQueues, error) {
-	policy := queuePolicy{own: map[string]string{}, iam: iam,
+	policy := queuePolicy{partners: map[string]localiam.Caller{}, resources: p.queuePolicies, iam: iam, logf: logf,
 		verifier: localiam.Verifier{Service: "sqs", Region: sqslocal.Region,
 			Principals: []localiam.Principal{{Name: "ops", AccessKeyID: OpsSQSAccessKey, SecretAccessKey: OpsSQSSecret}}}}
-	partnerOf := map[string]string{} // queue name -> partner id
+	partnerOf := map[string]loyalty.Partner{} // queue name -> partner
 	for _, pt := range program.Partners {
 		name := "partner:" + pt.ID
-		policy.own[name] = partnerqueue.Name(Stage, pt.ID)
-		partnerOf[partnerqueue.Name(Stage, pt.ID)] = pt.ID
+		policy.partners[name] = partnerCaller(pt)
+		partnerOf[partnerqueue.Name(Stage, pt.ID)] = pt
 		policy.verifier.Principals = append(policy.verifier.Principals,
 			localiam.Principal{Name: name, AccessKeyID: PartnerAccessKey(pt.ID), SecretAccessKey: PartnerSecret(pt.ID)})
 	}
@@ -149,9 +208,10 @@ func startPartnerQueues(ctx context.Context, addr string, p *plan, iam *localIAM
 			srv.Stop(context.Background())
 			return nil, fmt.Errorf("localstack: queue %s: the embedded SQS makes <name>-dlq as its dead-letter queue; the template has %v", name, tq.dlq)
 		}
-		pq := PartnerQueue{PartnerID: partnerOf[name]}
+		pq := PartnerQueue{PartnerID: partnerOf[name].ID}
 		if pq.PartnerID != "" {
 			pq.AccessKeyID, pq.SecretAccessKey = PartnerAccessKey(pq.PartnerID), PartnerSecret(pq.PartnerID)
+			pq.Principal = policy.partners["partner:"+pq.PartnerID].ARN
 		} else {
 			logf("queue %s of the template belongs to no partner of the program: only the ops principal may use it", name)
 		}

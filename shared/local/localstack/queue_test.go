@@ -137,11 +137,19 @@ func TestPartnersActOnlyAsThemselves(t *testing.T) {
 	waitFor(t, "the genuine purchase", func() bool { return balance() > 0 })
 	before := balance()
 
-	// Straight to the other partner's queue: refused by the queue, not the code.
+	// Straight to the other partner's queue: refused by the queue's policy
+	// (it names the coffee shop's till role only), not the code. The web
+	// shop's key stands for a user of its sender account 777788889999.
 	err := sendAs("demo-webshop", "demo-coffee-berlin", coffeePurchase(member, "trust-x", at))
 	var api smithy.APIError
-	if !errors.As(err, &api) || api.ErrorCode() != "AccessDenied" || !strings.Contains(api.ErrorMessage(), "partner:demo-webshop") {
-		t.Fatalf("webshop sending to the coffee shop's queue: got %v, want AccessDenied naming partner:demo-webshop", err)
+	const webshop = "arn:aws:iam::777788889999:user/local-partner-demo-webshop"
+	if !errors.As(err, &api) || api.ErrorCode() != "AccessDenied" ||
+		!strings.Contains(api.ErrorMessage(), "User: "+webshop+" is not authorized to perform: sqs:sendmessage") ||
+		!strings.Contains(api.ErrorMessage(), "because no resource-based policy allows") {
+		t.Fatalf("webshop sending to the coffee shop's queue: got %v, want AccessDenied naming %s", err, webshop)
+	}
+	if p, _ := stack.State().Partner("demo-webshop"); p.Principal != webshop {
+		t.Errorf("demo-webshop's principal in the state file: got %q, want %q", p.Principal, webshop)
 	}
 
 	// On its own queue, in the coffee shop's name.
@@ -156,7 +164,7 @@ func TestPartnersActOnlyAsThemselves(t *testing.T) {
 			t.Fatalf("webshop sending to its own queue: %v", err)
 		}
 	}
-	webshop, _ := stack.Partner("demo-webshop")
+	webshopQueue, _ := stack.Partner("demo-webshop")
 	var mismatches []loyalty.Rejection
 	waitFor(t, "two partner_mismatch rejections", func() bool {
 		all, err := stack.Store.Rejections(context.Background(), loyalty.RejectionFilter{Reason: loyalty.RejectPartnerMismatch})
@@ -173,7 +181,7 @@ func TestPartnersActOnlyAsThemselves(t *testing.T) {
 	})
 	for _, r := range mismatches {
 		if !strings.HasSuffix(r.Source, ":"+partnerqueue.Name(localstack.Stage, "demo-webshop")) || !strings.Contains(r.Message, `queue of partner "demo-webshop"`) {
-			t.Errorf("rejection %s: got source %s, message %q; want demo-webshop's queue (%s) named as the sender", r.EventID, r.Source, r.Message, webshop.URL)
+			t.Errorf("rejection %s: got source %s, message %q; want demo-webshop's queue (%s) named as the sender", r.EventID, r.Source, r.Message, webshopQueue.URL)
 		}
 	}
 	if got := balance(); got != before {

@@ -91,8 +91,7 @@ type Options struct {
 	SQSAddr string
 	// ProgramFile runs this program file instead of the repository's
 	// program.json, for the stack and its functions (the assembly is still
-	// synthesized from program.json): a test's program, such as one whose
-	// partners have senders for the partner door.
+	// synthesized from program.json): a test's program.
 	ProgramFile string
 	// DoorAddr is the partner door's function URL; default the port three
 	// after the HTTP API's (127.0.0.1:3003 beside 3000), or a free port
@@ -468,7 +467,7 @@ func (st *Stack) State() localstate.State {
 	}
 	s.PartnerDoor = st.DoorURL
 	for _, p := range st.Partners {
-		s.Partners = append(s.Partners, localstate.Partner{ID: p.PartnerID, QueueURL: p.URL, DLQURL: p.DLQ,
+		s.Partners = append(s.Partners, localstate.Partner{ID: p.PartnerID, QueueURL: p.URL, DLQURL: p.DLQ, Principal: p.Principal,
 			Credentials: localstate.Credentials{AccessKeyID: p.AccessKeyID, SecretAccessKey: p.SecretAccessKey}})
 	}
 	return s
@@ -713,7 +712,9 @@ func (st *Stack) Partner(id string) (PartnerQueue, bool) {
 }
 
 // PartnerSQSClient is a client of the embedded SQS that signs with the
-// partner's own credentials: it may send to that partner's queue only.
+// partner's own credentials: what it may do is what the template's queue
+// policies allow the principal its key stands for (sending to its own
+// queue).
 func (st *Stack) PartnerSQSClient(id string) *sqs.Client {
 	return sqs.New(sqs.Options{Region: sqslocal.Region, BaseEndpoint: aws.String(st.SQSEndpoint),
 		Credentials: credentials.NewStaticCredentialsProvider(PartnerAccessKey(id), PartnerSecret(id), "")})

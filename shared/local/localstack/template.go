@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/loyalty-functions/loyalty/shared/local/assembly"
+	"github.com/loyalty-functions/loyalty/shared/local/localiam"
 	"github.com/loyalty-functions/loyalty/shared/local/sqslocal"
 )
 
@@ -43,7 +44,11 @@ type plan struct {
 	throttle  assembly.StageThrottle
 	busName   string
 	door      string // the function behind the partner door's URL (door.go); "" without one
-	notes     []string
+	// The resource-based policies (resourcepolicy.go): each queue's policy
+	// by queue name, and each function's permissions by function name.
+	queuePolicies map[string]localiam.Policy
+	permissions   map[string]localiam.Policy
+	notes         []string
 }
 
 // planQueue is a queue an event source mapping reads, with its DLQ.
@@ -96,7 +101,7 @@ func loadPlan(dir string, sqsEndpoint func() string) (*plan, error) {
 		}
 	}
 	p := &plan{asm: asm, functions: map[string]assembly.Function{}, nameOf: map[string]string{}}
-	steps := []func() error{p.readTable, p.readFunctions, p.readQueues, p.readSchedules, p.readRoutes, p.readDoor, p.readOthers}
+	steps := []func() error{p.readTable, p.readFunctions, p.readQueues, p.readSchedules, p.readRoutes, p.readDoor, p.readResourcePolicies, p.readOthers}
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return nil, fmt.Errorf("localstack: cloud assembly %s: %w", dir, err)
@@ -381,7 +386,8 @@ var handled = []string{assembly.TypeTable, assembly.TypeFunction, assembly.TypeE
 	assembly.TypeSchedule, assembly.TypeRoute, assembly.TypeIntegration, assembly.TypeAuthorizer, assembly.TypeStage,
 	"AWS::ApiGatewayV2::Api", assembly.TypeEventBus, "AWS::Cognito::UserPool", assembly.TypeUserPoolClient,
 	assembly.TypeRole, assembly.TypePolicy, // evaluated for the functions (iam.go)
-	"AWS::Lambda::Url", "AWS::Lambda::Permission", // the partner door (door.go): its senders come from the program file
+	"AWS::Lambda::Url", assembly.TypePermission, // the partner door (door.go), its callers by the permissions (resourcepolicy.go)
+	assembly.TypeQueuePolicy, // evaluated for every call to a queue (resourcepolicy.go)
 	"AWS::CDK::Metadata"}
 
 func (p *plan) readOthers() error {

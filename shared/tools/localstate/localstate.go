@@ -82,6 +82,10 @@ type Partner struct {
 	QueueURL string `json:"queueUrl"`
 	DLQURL   string `json:"dlqUrl"`
 	Credentials
+	// Principal is the AWS principal the key stands for (a session of the
+	// partner's first sender): the template's queue policy and door
+	// permissions decide its calls.
+	Principal string `json:"principal"`
 }
 
 // JWT says how development tokens are issued.
