@@ -310,34 +310,27 @@ func (t *throughput) eventID() string { return "e" + t.run + "-" + strconv.Forma
 // and the account update (with its condition) exactly as the store sent
 // them for tplMember, on a bare account and under a new key.
 func (t *throughput) rawAccrual(ctx context.Context, _ int) (int, int, error) {
-	m := t.rawMembers[rand.IntN(len(t.rawMembers))]
-	r := strings.NewReplacer(tplMember, m, tplEvent2, t.eventID())
-	put := *t.accrualTx.TransactItems[0].Put
-	put.Item = renamed(put.Item, r)
-	upd := *t.accrualTx.TransactItems[1].Update
-	upd.Key = renamed(upd.Key, r)
-	_, err := t.lab.ddb.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
-		TransactItems:          []types.TransactWriteItem{{Put: &put}, {Update: &upd}},
-		ReturnConsumedCapacity: t.accrualTx.ReturnConsumedCapacity})
-	if err != nil {
-		return 0, 0, err
-	}
-	t.rawDone.Add(1)
-	return 1, 0, nil
+	return t.rawCredit(ctx, t.accrualTx, t.rawMembers, tplMember, tplEvent2)
 }
 
 // rawCoffeeAccrual is the bare coffee transaction (captureCoffee) on a
 // bare coffee account under a new key.
 func (t *throughput) rawCoffeeAccrual(ctx context.Context, _ int) (int, int, error) {
-	m := t.rawCoffee[rand.IntN(len(t.rawCoffee))]
-	r := strings.NewReplacer(tplCoffee, m, tplCoffeeEv, t.eventID())
-	put := *t.coffeeTx.TransactItems[0].Put
+	return t.rawCredit(ctx, t.coffeeTx, t.rawCoffee, tplCoffee, tplCoffeeEv)
+}
+
+// rawCredit writes tx, a recorded entry put and account update of member
+// tplMember for event tplEvent, for one of members under a new event.
+func (t *throughput) rawCredit(ctx context.Context, tx *dynamodb.TransactWriteItemsInput, members []string, tplMember, tplEvent string) (int, int, error) {
+	m := members[rand.IntN(len(members))]
+	r := strings.NewReplacer(tplMember, m, tplEvent, t.eventID())
+	put := *tx.TransactItems[0].Put
 	put.Item = renamed(put.Item, r)
-	upd := *t.coffeeTx.TransactItems[1].Update
+	upd := *tx.TransactItems[1].Update
 	upd.Key = renamed(upd.Key, r)
 	_, err := t.lab.ddb.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
 		TransactItems:          []types.TransactWriteItem{{Put: &put}, {Update: &upd}},
-		ReturnConsumedCapacity: t.coffeeTx.ReturnConsumedCapacity})
+		ReturnConsumedCapacity: tx.ReturnConsumedCapacity})
 	if err != nil {
 		return 0, 0, err
 	}

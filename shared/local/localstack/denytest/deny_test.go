@@ -35,18 +35,7 @@ var removals = map[string]string{
 // action and resource.
 func TestAFunctionWithoutItsGrantIsDenied(t *testing.T) {
 	ctx := context.Background()
-	root, err := localstack.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, _, err := localstack.AssemblyDir(ctx, root, t.Logf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
-		t.Fatal(err)
-	}
+	dir := assemblyCopy(t)
 	removed := removeStatements(t, dir)
 
 	var logMu sync.Mutex
@@ -126,6 +115,25 @@ func denied(st *localstack.Stack, fn, action string) bool {
 
 // removeStatements edits the service template in dir and returns, per
 // policy prefix, the statement it removed.
+// assemblyCopy is a copy of the repository's local cloud assembly (synthesized
+// if the cache lacks it) for a test to edit.
+func assemblyCopy(tb testing.TB) string {
+	tb.Helper()
+	root, err := localstack.RepoRoot()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	src, _, err := localstack.AssemblyDir(context.Background(), root, tb.Logf)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	dir := tb.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
+		tb.Fatal(err)
+	}
+	return dir
+}
+
 func removeStatements(tb testing.TB, dir string) map[string]any {
 	tb.Helper()
 	files, _ := filepath.Glob(filepath.Join(dir, "*-Service.template.json"))

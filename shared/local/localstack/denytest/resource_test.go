@@ -39,18 +39,7 @@ const (
 // with the partner, its principal, the action and the resource.
 func TestAPartnerWithoutItsResourcePolicyIsDenied(t *testing.T) {
 	ctx := context.Background()
-	root, err := localstack.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, _, err := localstack.AssemblyDir(ctx, root, t.Logf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
-		t.Fatal(err)
-	}
+	dir := assemblyCopy(t)
 	editTemplate(t, dir, "Stateful", removeQueueSender(coffeeSender))
 	editTemplate(t, dir, "Service", removeDoorPermission(webshopSender, "lambda:InvokeFunctionUrl"))
 
