@@ -117,7 +117,7 @@ func (s *Store) Apply(ctx context.Context, op loyalty.Op) (loyalty.Result, error
 			}
 			if res != nil {
 				if !res.Replayed {
-					s.countQuick(op.Member, q, prune)
+					s.countQuick(op.Member, q, prune && q.Qualifying != 0) // a credit without qualifying points removes nothing
 				}
 				return *res, nil
 			}
