@@ -280,7 +280,7 @@ func (s *Store) claimItems(c loyalty.Card, member, anonID loyalty.MemberID, anon
 			Key: s.key(memberPK(anonID), skAccount), ConditionExpression: aws.String("attribute_not_exists(pk)")}})
 	}
 	// 2: the anonymous id's mark: it takes no more changes.
-	mark, err := attributevalue.MarshalMap(erasureRecord{PK: erasurePK(anonID), SK: skErasure, State: "merged", Requested: now.UTC(),
+	mark, err := attributevalue.MarshalMap(erasureRecord{PK: erasurePK(anonID), SK: skErasure, State: string(loyalty.ErasureMerged), Requested: now.UTC(),
 		Balance: int64(anon.Balance), Lifetime: int64(anon.Lifetime), Erased: now.UTC().Format(time.RFC3339Nano)})
 	if err != nil {
 		return nil, err

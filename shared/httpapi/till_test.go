@@ -107,4 +107,11 @@ func TestCardBatchAndClaim(t *testing.T) {
 	if status, body := a.call(t, withBody(claim, `{"number":"`+first["printed"].(string)+`"}`)); status != 400 || body["field"] != "claimSecret" {
 		t.Errorf("no secret: got %d %v, want 400 on claimSecret", status, body)
 	}
+	// The claim retires the card's anonymous account: an operator who looks
+	// it up sees its mark (state merged), as openapi.json declares it.
+	anon := "card:" + first["number"].(string)
+	status, view := a.call(t, withRawPath(sample(t, "admin/get-member.json"), "/admin/members/"+anon))
+	if er, _ := view["erasure"].(map[string]any); status != 200 || er["state"] != "merged" || view["memberId"] != anon {
+		t.Errorf("the admin view of %s: got %d %v, want 200 and its erasure in state merged", anon, status, view)
+	}
 }

@@ -49,6 +49,10 @@ type ErasureState string
 const (
 	ErasureInProgress ErasureState = "in_progress" // marked; calling the erasure again continues it
 	ErasureDone       ErasureState = "done"        // nothing of the member is left but the anonymised totals
+	// ErasureMerged marks a printed card's anonymous account that a claim
+	// moved to the member who claimed the card (claim.go): the id takes no
+	// more changes, and there are no totals to keep under another id.
+	ErasureMerged ErasureState = "merged"
 )
 
 // Erasure is the receipt of a member's erasure: the anonymised totals kept

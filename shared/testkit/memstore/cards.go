@@ -235,7 +235,7 @@ func (s *Store) ClaimCard(ctx context.Context, c loyalty.Card, member loyalty.Me
 	merged.Version = mine.Version + 1
 	s.member(member).account = &merged
 	// The anonymous id is retired: it takes no more changes.
-	s.erasures[anonID] = &loyalty.Erasure{State: "merged", RequestedAt: now.UTC()}
+	s.erasures[anonID] = &loyalty.Erasure{State: loyalty.ErasureMerged, RequestedAt: now.UTC()}
 	cur.Member, cur.State = member, loyalty.CardActive // the claim hash stays: a retry of the claim is recognised
 	s.till.cards[c.Number] = cur
 	s.till.memberCards[member] = append(s.till.memberCards[member], c.Number)
