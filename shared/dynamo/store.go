@@ -103,7 +103,7 @@ func (s *Store) Apply(ctx context.Context, op loyalty.Op) (loyalty.Result, error
 	var known *loyalty.Account // account state learnt from a failed condition
 	var knownRoom, room *int64 // the stored tier headroom with it (quickCredit)
 	exists := false
-	if op.Quick != nil && op.Code == "" { // a code's use is written on the planned path (cards.go)
+	if op.Quick != nil {
 		// The form the counts say; when its condition fails, the form the
 		// account the failure returned holds, if one does: a concurrent
 		// credit moved a counter, and a quick credit (ADDs) does not lose
@@ -204,6 +204,8 @@ const staleQualifyingSpan = 24
 //
 // and the change as ADDs: balance, lifetime, the lot, the month's
 // qualifying points, each counter; room goes down by the qualifying points.
+// A purchase made with a rotating code also puts the code's use, only if
+// the code is unspent (codeUse): a spent code is loyalty.CodeUsed.
 // room is the account's tier headroom as the last planned accrual computed
 // it (write); a planned write of another op keeps it when the change
 // cannot raise it and removes it otherwise, so the next credit plans once.
@@ -286,6 +288,11 @@ func (s *Store) quickCredit(ctx context.Context, op loyalty.Op, q *loyalty.Quick
 		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: it,
 			ConditionExpression: aws.String("attribute_not_exists(pk)")}})
 	}
+	codeUse := -1 // the rotating code the purchase spends, in the same transaction (cards.go)
+	if op.Code != "" {
+		codeUse = len(items)
+		items = append(items, s.codeUse(op))
+	}
 	for attempt := 0; ; attempt++ {
 		out, err := s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
 			TransactItems:          items,
@@ -313,6 +320,9 @@ func (s *Store) quickCredit(ctx context.Context, op loyalty.Op, q *loyalty.Quick
 			}
 			res, err := s.replay(prior, op.Fingerprint)
 			return &res, nil, nil, err
+		}
+		if codeUse >= 0 && failedAt(tce, codeUse) {
+			return nil, nil, nil, loyalty.CodeUsed() // another purchase spent the code
 		}
 		if len(reasons) >= 2 && aws.ToString(reasons[1].Code) == "ConditionalCheckFailed" {
 			if len(reasons[1].Item) == 0 {

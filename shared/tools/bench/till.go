@@ -228,6 +228,6 @@ func (r *Report) tillSection(b *strings.Builder) {
 	p("\nA member's own card number costs one strongly consistent GetItem before the credit (the card; a printed card's " +
 		"purchase also reads its key under the card's anonymous account, where a purchase made before a claim may still wait " +
 		"to be moved); a QR code none (its seal is checked in " +
-		"the handler) but its use is a third item of the credit's transaction, which takes the planned path (a read of " +
-		"the account, then the write); the short form adds one BatchGetItem of the code and the partner's misses of the minute.\n\n")
+		"the handler), and its use is a third item of the credit's one transaction (put only if the code is unspent); " +
+		"the short form adds one BatchGetItem of the code and the partner's misses of the minute.\n\n")
 }

@@ -50,8 +50,8 @@ func TestTillFigure(t *testing.T) {
 	if got, want := card.Requests(), byID.Requests()+1; got != want || card.Get != byID.Get+1 {
 		t.Errorf("by card: got %d requests (%d GetItem), want the member id's %d and one GetItem of the card", got, card.Get, byID.Requests())
 	}
-	if qr.Get != 0 || qr.BatchGet != 1 || qr.TransactItems != 3 {
-		t.Errorf("by QR code: got %d GetItem, %d BatchGetItem, %d transaction items; want no lookup, the planned path's read and the code's use in the transaction",
+	if qr.Get != 0 || qr.BatchGet != 0 || qr.TransactItems != 3 {
+		t.Errorf("by QR code: got %d GetItem, %d BatchGetItem, %d transaction items; want no lookup, no read and the code's use in the one transaction",
 			qr.Get, qr.BatchGet, qr.TransactItems)
 	}
 	if short.BatchGet != qr.BatchGet+1 || short.TransactItems != 3 {
