@@ -3,9 +3,11 @@ SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 
-# go.mod asks for go1.26.10 (standard-library fixes); the Go installed here is
-# 1.26.8 with GOTOOLCHAIN=local in its go.env, so every go command here lets
-# go.mod choose: the first one fetches go1.26.10 through the module proxy.
+# go.mod's toolchain line asks for go1.26.10 (standard-library fixes); the Go
+# installed here is 1.26.8 with GOTOOLCHAIN=local in its go.env, so every go
+# command here lets go.mod choose: the first one fetches go1.26.10 through the
+# module proxy. (Its go line stays 1.26.0, the language version the code needs,
+# so `go mod tidy` also runs, and changes nothing, with the machine's own Go.)
 export GOTOOLCHAIN ?= auto
 
 FUNCTIONS := $(notdir $(patsubst %/,%,$(dir $(wildcard functions/*/main.go))))

@@ -1,6 +1,8 @@
 module github.com/loyalty-functions/loyalty
 
-go 1.26.10
+go 1.26.0
+
+toolchain go1.26.10
 
 require (
 	github.com/Admiral-Piett/goaws v0.5.4
