@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/loyalty-functions/loyalty/shared/local/dynamolocal"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
 )
 
@@ -21,20 +20,7 @@ import (
 // count, a card filled by another caller), and no purchase reads.
 func TestCoffeeContention(t *testing.T) {
 	ctx := context.Background()
-	root, err := dynamolocal.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	prog, err := loadProgram(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := dynamolocal.Start(ctx, dynamolocal.Options{Logf: t.Logf})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Stop()
-	l := &lab{root: root, program: prog, endpoint: srv.Endpoint, ddb: newDynamoClient(srv.Endpoint, nil), logf: t.Logf}
+	l := testLab(t)
 	tp, err := l.newThroughput(ctx, 200)
 	if err != nil {
 		t.Fatal(err)

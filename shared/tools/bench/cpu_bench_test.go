@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/loyalty-functions/loyalty/shared/local/dynamolocal"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
 )
 
@@ -15,20 +14,7 @@ import (
 // -cpuprofile cpu.out ./shared/tools/bench
 func BenchmarkIngestBatch(b *testing.B) {
 	ctx := context.Background()
-	root, err := dynamolocal.ModuleRoot()
-	if err != nil {
-		b.Fatal(err)
-	}
-	prog, err := loadProgram(root)
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv, err := dynamolocal.Start(ctx, dynamolocal.Options{Logf: b.Logf})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer srv.Stop()
-	l := &lab{root: root, program: prog, endpoint: srv.Endpoint, ddb: newDynamoClient(srv.Endpoint, nil), logf: b.Logf}
+	l := testLab(b)
 	table, err := l.newTable(ctx, "cpu")
 	if err != nil {
 		b.Fatal(err)

@@ -3,8 +3,6 @@ package bench
 import (
 	"context"
 	"testing"
-
-	"github.com/loyalty-functions/loyalty/shared/local/dynamolocal"
 )
 
 // Figure 8 on DynamoDB Local at a toy size: what is deterministic (the
@@ -13,20 +11,7 @@ func TestTillFigure(t *testing.T) {
 	defer func(n int) { tillRounds = n }(tillRounds)
 	tillRounds = 3
 	ctx := context.Background()
-	root, err := dynamolocal.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	prog, err := loadProgram(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := dynamolocal.Start(ctx, dynamolocal.Options{Logf: t.Logf})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Stop()
-	l := &lab{root: root, program: prog, endpoint: srv.Endpoint, ddb: newDynamoClient(srv.Endpoint, nil), logf: t.Logf}
+	l := testLab(t)
 	fig, err := l.till(ctx)
 	if err != nil {
 		t.Fatal(err)
