@@ -3,7 +3,9 @@ package loyalty
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/big"
+	"math/bits"
 	"sort"
 	"strconv"
 	"strings"
@@ -122,10 +124,80 @@ func (p *Program) lineRule(l Line) (rule string, r LineRule, ok bool) {
 	return "", LineRule{}, false
 }
 
+// pointsInt64 is points in int64 arithmetic, for the common case where no
+// product overflows (ok false: use big integers). It rounds as points does:
+// Go's division truncates toward zero like big.Int's QuoRem, and a negative
+// amount is never rounded away from zero (its remainder is not positive).
+// TestPointsInt64AgreesWithBig holds the two together.
+func (p *Program) pointsInt64(amount int64, factors []Multiplier) (Points, bool) {
+	mul := func(a, b int64) (int64, bool) { // a, b >= 0
+		hi, lo := bits.Mul64(uint64(a), uint64(b))
+		return int64(lo), hi == 0 && lo <= math.MaxInt64
+	}
+	if amount == math.MinInt64 || p.Earn.Points < 0 || p.Earn.PerMinor <= 0 {
+		return 0, false
+	}
+	negAmount := amount < 0
+	if negAmount {
+		amount = -amount
+	}
+	num, ok := mul(amount, p.Earn.Points)
+	den := p.Earn.PerMinor
+	neg := false
+	for _, f := range factors {
+		if f == math.MinInt64 {
+			return 0, false
+		}
+		if f < 0 {
+			neg = !neg
+			f = -f
+		}
+		var ok1, ok2 bool
+		num, ok1 = mul(num, int64(f))
+		den, ok2 = mul(den, 1000)
+		ok = ok && ok1 && ok2
+	}
+	if !ok || den > math.MaxInt64/2 {
+		return 0, false
+	}
+	q, r := num/den, num%den
+	if !negAmount {
+		switch p.Earn.Rounding {
+		case RoundUp:
+			if r > 0 {
+				q++
+			}
+		case RoundHalfUp:
+			if 2*r >= den {
+				q++
+			}
+		}
+	}
+	if negAmount {
+		q = -q
+	}
+	if q > int64(MaxPoints) {
+		q = int64(MaxPoints) + 1 // saturate as points does
+	}
+	v := Points(q)
+	if neg {
+		v = -v
+	}
+	return v, true
+}
+
 // points converts amount (minor units) times the given multipliers (each in
 // thousandths) into points at the program's rate, rounded once as the
 // program says. Exact: big integers, no floats.
 func (p *Program) points(amount int64, factors ...Multiplier) Points {
+	if v, ok := p.pointsInt64(amount, factors); ok {
+		return v
+	}
+	return p.pointsBig(amount, factors)
+}
+
+// pointsBig is points in big integers: any amount and factors.
+func (p *Program) pointsBig(amount int64, factors []Multiplier) Points {
 	num := big.NewInt(amount)
 	num.Mul(num, big.NewInt(p.Earn.Points))
 	den := big.NewInt(p.Earn.PerMinor)

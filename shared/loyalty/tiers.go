@@ -7,7 +7,21 @@ import "time"
 const NoRoom Points = MaxPoints * 1000
 
 // monthOf is the program-local month "2006-01" of t.
-func (p *Program) monthOf(t time.Time) string { return t.In(p.Location()).Format("2006-01") }
+func (p *Program) monthOf(t time.Time) string {
+	t = t.In(p.Location())
+	return monthKey(t.Year(), t.Month())
+}
+
+// monthKey is a month as "2006-01" (years 0 to 9999), written without
+// time.Format, which the window's months on every credit made costly.
+func monthKey(year int, month time.Month) string {
+	if year < 0 || year > 9999 {
+		return time.Date(year, month, 1, 0, 0, 0, 0, time.UTC).Format("2006-01")
+	}
+	b := [7]byte{byte('0' + year/1000), byte('0' + year/100%10), byte('0' + year/10%10), byte('0' + year%10), '-',
+		byte('0' + int(month)/10), byte('0' + int(month)%10)}
+	return string(b[:])
+}
 
 // WindowMonths is the most months a tier window spans (rolling 12 months, or
 // the calendar year so far): qualifying points of a month more than
@@ -24,7 +38,8 @@ func StaleQualifyingMonths(t time.Time, span int) []string {
 	first := time.Date(t.UTC().Year(), t.UTC().Month(), 1, 0, 0, 0, 0, time.UTC)
 	out := make([]string, 0, span)
 	for i := 0; i < span; i++ {
-		out = append(out, first.AddDate(0, -(WindowMonths+2+i), 0).Format("2006-01"))
+		m := first.AddDate(0, -(WindowMonths + 2 + i), 0)
+		out = append(out, monthKey(m.Year(), m.Month()))
 	}
 	return out
 }
@@ -36,12 +51,13 @@ func (p *Program) windowMonths(today Date) map[string]bool {
 	switch p.Tiers.Window {
 	case WindowCalendarYr:
 		for m := time.January; m <= t.Month(); m++ {
-			months[time.Date(t.Year(), m, 1, 0, 0, 0, 0, time.UTC).Format("2006-01")] = true
+			months[monthKey(t.Year(), m)] = true
 		}
 	default:
 		first := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
 		for i := 0; i < 12; i++ {
-			months[first.AddDate(0, -i, 0).Format("2006-01")] = true
+			m := first.AddDate(0, -i, 0)
+			months[monthKey(m.Year(), m.Month())] = true
 		}
 	}
 	return months
