@@ -1,7 +1,8 @@
 // Package partner is the contract between partners and the ingest function:
 // the versioned JSON Schemas (draft 2020-12) of the events partners drop on
 // the partner queue, the Go shapes of those events, and a validator compiled
-// once from the embedded schemas.
+// once from the embedded schemas, with a quick way past it for the common
+// message (shapes.go, held to the schemas by its test).
 //
 // Beside the code live the samples the tests load: samples/<type>/ holds valid
 // events of each type, samples/invalid/ holds events that must be refused,

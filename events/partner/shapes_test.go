@@ -351,3 +351,39 @@ func (g *docGen) mutateText(s string) string {
 		return string(b)
 	}
 }
+
+// FuzzShapesAgreeWithSchemas: on any body, a shape never passes what its
+// schema refuses (go test -fuzz FuzzShapesAgreeWithSchemas ./events/partner).
+// The seeds are the shipped samples, valid and invalid.
+func FuzzShapesAgreeWithSchemas(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join("samples", "*", "*.json"))
+	for _, name := range files {
+		if b, err := os.ReadFile(name); err == nil {
+			f.Add(b)
+		}
+	}
+	schemas, err := compiled()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		doc, err := DecodeJSON(body)
+		if err != nil {
+			return
+		}
+		obj, ok := doc.(map[string]any)
+		if !ok {
+			return
+		}
+		typ, _ := obj["type"].(string)
+		version, _ := integer(obj["version"])
+		k := schemaKey{typ, version}
+		check, ok := shapes[k]
+		if !ok || !check(doc) {
+			return
+		}
+		if err := schemas[k].Validate(doc); err != nil {
+			t.Fatalf("the shape of %s v%d passes %s, which the schema refuses: %v", typ, version, body, err)
+		}
+	})
+}
