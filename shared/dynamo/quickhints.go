@@ -30,6 +30,10 @@ const maxCountHints = 100_000
 // memberCounts is what the store knows of one member's tier and counters:
 // all of them, as of an account it saw, plus its own quick credits since.
 type memberCounts struct {
+	// counted: tier, stamps and uses are known (from an account the store
+	// saw); a member the store has only credited quickly, never read, has
+	// just pruned.
+	counted      bool
 	tier         string // the account's tier: a quick form names the tier whose multiplier it applies
 	stamps, uses map[string]int
 	// pruned is the month ("2006-01") of this store's last quick credit of
@@ -44,7 +48,7 @@ func (s *Store) quickForm(op loyalty.Op) *loyalty.QuickCredit {
 	var reached, filling []string
 	tier := q.Tier
 	s.mu.Lock()
-	if mc, ok := s.counts[op.Member]; ok {
+	if mc, ok := s.counts[op.Member]; ok && mc.counted {
 		tier = mc.tier
 		for _, c := range q.Uses {
 			if mc.uses[c.ID] >= c.Limit {
@@ -96,7 +100,7 @@ func quickFormFor(op loyalty.Op, acct loyalty.Account, room *int64) *loyalty.Qui
 
 // learnCounts remembers the member's counters as acct holds them.
 func (s *Store) learnCounts(m loyalty.MemberID, acct loyalty.Account) {
-	mc := &memberCounts{tier: acct.Tier, stamps: map[string]int{}, uses: map[string]int{}}
+	mc := &memberCounts{counted: true, tier: acct.Tier, stamps: map[string]int{}, uses: map[string]int{}}
 	for k, n := range acct.Stamps {
 		mc.stamps[k] = n
 	}
@@ -135,10 +139,21 @@ func (s *Store) countQuick(m loyalty.MemberID, q *loyalty.QuickCredit, pruned bo
 	defer s.mu.Unlock()
 	mc, ok := s.counts[m]
 	if !ok {
-		return
+		if !pruned {
+			return
+		}
+		// Counters unknown, but the month's pruning is done.
+		if s.counts == nil || len(s.counts) >= maxCountHints {
+			s.counts = map[loyalty.MemberID]*memberCounts{}
+		}
+		mc = &memberCounts{}
+		s.counts[m] = mc
 	}
 	if pruned {
 		mc.pruned = q.Month
+	}
+	if !mc.counted {
+		return
 	}
 	for _, c := range q.Stamps {
 		mc.stamps[c.ID]++
