@@ -55,8 +55,9 @@ type Handler struct {
 	workers  workers
 }
 
-// New checks cfg and compiles the partner schemas, so that a bad deploy
-// fails at init, not on its first message.
+// New checks cfg, so that a bad deploy fails at init, not on its first
+// message. The partner schemas compile on the first message that needs
+// them (partner.Validate); their own tests keep a broken one out of a build.
 func New(cfg Config) (*Handler, error) {
 	if cfg.Service == nil || cfg.Service.Program == nil || cfg.Service.Clock == nil || cfg.Rejections == nil {
 		return nil, errors.New("ingest: a service with program and clock, and a rejection recorder, are required")
@@ -75,9 +76,6 @@ func New(cfg Config) (*Handler, error) {
 	}
 	if cfg.RefundWaitReceives < 1 || cfg.Concurrency < 1 {
 		return nil, fmt.Errorf("ingest: RefundWaitReceives %d and Concurrency %d must be at least 1", cfg.RefundWaitReceives, cfg.Concurrency)
-	}
-	if err := partner.Compile(); err != nil {
-		return nil, fmt.Errorf("ingest: %w", err)
 	}
 	h := &Handler{cfg: cfg, partners: make(map[string]bool, len(cfg.Service.Program.Partners)),
 		metrics: &emf.Writer{W: cfg.Metrics, Stage: cfg.Stage}}
