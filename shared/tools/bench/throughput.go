@@ -267,26 +267,12 @@ func (t *throughput) seed(ctx context.Context, members int) error {
 	// cancelled quick write and a planned one) was 0.107 transactions more
 	// per purchase at 32 callers, 82 of 100 members crossing in that row.
 	// The lift also spends one of the three welcome-bonus uses.
-	if err := forEach(ctx, len(t.coffeeMembers), 8, func(ctx context.Context, i int) error {
-		body := purchaseBody(purchase{partnerID: benchPartner, eventID: t.eventID(), member: t.coffeeMembers[i], at: now, minor: topTierMinor})
-		failed, err := t.w.runIngest(ctx, sqsPayload([][]byte{body}, t.seq.Add(1)))
-		if err == nil && failed > 0 {
-			err = fmt.Errorf("the top-tier purchase failed")
-		}
-		return err
-	}); err != nil {
+	if err := t.buyEach(ctx, t.coffeeMembers, topTierMinor, now); err != nil {
 		return fmt.Errorf("lift the coffee members: %w", err)
 	}
 	// Redeeming members: a purchase worth a million points each.
 	rich := append(append([]string(nil), t.redeemMembers...), t.contended...)
-	if err := forEach(ctx, len(rich), 8, func(ctx context.Context, i int) error {
-		body := purchaseBody(purchase{partnerID: benchPartner, eventID: t.eventID(), member: rich[i], at: now, minor: 100_000_000})
-		failed, err := t.w.runIngest(ctx, sqsPayload([][]byte{body}, t.seq.Add(1)))
-		if err == nil && failed > 0 {
-			err = fmt.Errorf("seed purchase failed")
-		}
-		return err
-	}); err != nil {
+	if err := t.buyEach(ctx, rich, 100_000_000, now); err != nil {
 		return fmt.Errorf("seed redeeming members: %w", err)
 	}
 	// Bare accounts: the template account as the store wrote it, plus the
@@ -319,6 +305,19 @@ func (t *throughput) seed(ctx context.Context, members int) error {
 		items = append(items, it)
 	}
 	return batchWrite(ctx, t.lab.ddb, t.table, items, 4)
+}
+
+// buyEach makes one purchase of minor for each of members through the
+// ingest handler, a message per batch.
+func (t *throughput) buyEach(ctx context.Context, members []string, minor int64, at time.Time) error {
+	return forEach(ctx, len(members), 8, func(ctx context.Context, i int) error {
+		body := purchaseBody(purchase{partnerID: benchPartner, eventID: t.eventID(), member: members[i], at: at, minor: minor})
+		failed, err := t.w.runIngest(ctx, sqsPayload([][]byte{body}, t.seq.Add(1)))
+		if err == nil && failed > 0 {
+			err = fmt.Errorf("the purchase of %d minor units for %s failed", minor, members[i])
+		}
+		return err
+	})
 }
 
 func boolp(b bool) *bool { return &b }
