@@ -31,8 +31,8 @@ const maxCountHints = 100_000
 // all of them, as of an account it saw, plus its own quick credits since.
 type memberCounts struct {
 	// counted: tier, stamps and uses are known (from an account the store
-	// saw); a member the store has only credited quickly, never read, has
-	// just pruned.
+	// saw). For a member the store has only credited quickly, never seen,
+	// only pruned is kept.
 	counted      bool
 	tier         string // the account's tier: a quick form names the tier whose multiplier it applies
 	stamps, uses map[string]int

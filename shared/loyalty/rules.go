@@ -188,7 +188,8 @@ func (p *Program) pointsInt64(amount int64, factors []Multiplier) (Points, bool)
 
 // points converts amount (minor units) times the given multipliers (each in
 // thousandths) into points at the program's rate, rounded once as the
-// program says. Exact: big integers, no floats.
+// program says. Exact: integers, no floats (int64 unless a product
+// overflows, then big integers).
 func (p *Program) points(amount int64, factors ...Multiplier) Points {
 	if v, ok := p.pointsInt64(amount, factors); ok {
 		return v
