@@ -1,6 +1,8 @@
 package storecontract
 
 import (
+	"bytes"
+	"encoding/base64"
 	"strings"
 	"sync"
 	"testing"
@@ -187,14 +189,19 @@ func testCodeUsedOnce(t *testing.T, f *fixture) {
 	if len(code.Short) != 10 {
 		t.Fatalf("code: got %+v, want 10 digits", code)
 	}
-	// The QR payload hides the member: checked with an id too long to turn
-	// up in random base64 by chance ("m1" does, about once in 50 codes).
+	// The QR payload hides the member, in its text and in the bytes its
+	// base64 carries (a signed but unencrypted payload would show it there):
+	// checked with an id too long to turn up in random bytes by chance ("m1"
+	// does, about once in 50 codes).
 	const hidden = "member-whose-id-stays-sealed-0042"
 	if _, err := f.svc.Enrol(ctx, hidden); err != nil {
 		t.Fatalf("enrol: %v", err)
 	}
-	if sealed, err := f.svc.IssueCode(ctx, hidden); err != nil || strings.Contains(sealed.QR, hidden) || !strings.HasPrefix(sealed.QR, "LFC1.") {
-		t.Fatalf("code of %s: got %+v, %v; want a sealed QR that hides the member", hidden, sealed, err)
+	sealed, err := f.svc.IssueCode(ctx, hidden)
+	payload, ok := strings.CutPrefix(sealed.QR, "LFC1.")
+	raw, decodeErr := base64.RawURLEncoding.DecodeString(payload)
+	if err != nil || !ok || decodeErr != nil || strings.Contains(sealed.QR, hidden) || bytes.Contains(raw, []byte(hidden)) {
+		t.Fatalf("code of %s: got %+v, %v (payload decodes: %v); want a sealed QR, LFC1. and base64url, that hides the member", hidden, sealed, err, decodeErr)
 	}
 	const tills = 8
 	errs := make([]error, tills)

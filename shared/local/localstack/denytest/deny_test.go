@@ -113,8 +113,6 @@ func denied(st *localstack.Stack, fn, action string) bool {
 	return false
 }
 
-// removeStatements edits the service template in dir and returns, per
-// policy prefix, the statement it removed.
 // assemblyCopy is a copy of the repository's local cloud assembly (synthesized
 // if the cache lacks it) for a test to edit.
 func assemblyCopy(tb testing.TB) string {
@@ -134,6 +132,8 @@ func assemblyCopy(tb testing.TB) string {
 	return dir
 }
 
+// removeStatements edits the service template in dir and returns, per
+// policy prefix, the statement it removed.
 func removeStatements(tb testing.TB, dir string) map[string]any {
 	tb.Helper()
 	files, _ := filepath.Glob(filepath.Join(dir, "*-Service.template.json"))
