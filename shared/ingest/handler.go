@@ -114,6 +114,30 @@ func (w *workers) run(f func()) {
 	}
 }
 
+// each runs f(0) to f(n-1), Concurrency at a time, and returns when all
+// have returned. With one message, or one at a time, they run here, one
+// after another: handing each to a worker would only add two goroutine
+// switches per message (a batch of one is what a quiet queue delivers).
+func (h *Handler) each(n int, f func(i int)) {
+	if n == 1 || h.cfg.Concurrency == 1 {
+		for i := range n {
+			f(i)
+		}
+		return
+	}
+	sem := make(chan struct{}, h.cfg.Concurrency)
+	var wg sync.WaitGroup
+	wg.Add(n)
+	for i := range n {
+		sem <- struct{}{}
+		h.workers.run(func() {
+			defer func() { <-sem; wg.Done() }()
+			f(i)
+		})
+	}
+	wg.Wait()
+}
+
 // ParseRefundWaitReceives reads REFUND_WAIT_RECEIVES: "" gives the default.
 func ParseRefundWaitReceives(s string) (int, error) {
 	if s == "" {
@@ -157,17 +181,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 		log = log.With("requestId", lc.AwsRequestID)
 	}
 	results := make([]result, len(ev.Records))
-	sem := make(chan struct{}, h.cfg.Concurrency)
-	var wg sync.WaitGroup
-	wg.Add(len(ev.Records))
-	for i := range ev.Records {
-		sem <- struct{}{}
-		h.workers.run(func() {
-			defer func() { <-sem; wg.Done() }()
-			results[i] = h.handleMessage(ctx, log, &ev.Records[i])
-		})
-	}
-	wg.Wait()
+	h.each(len(ev.Records), func(i int) { results[i] = h.handleMessage(ctx, log, &ev.Records[i]) })
 
 	var resp events.SQSEventResponse
 	var m batchMetrics
