@@ -20,6 +20,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/loyalty-functions/loyalty/shared/spec/gogc"
 )
 
 // ServiceStackProps configures NewServiceStack.
@@ -162,6 +164,9 @@ func newFunction(stack awscdk.Stack, f Function, st *StatefulStack, cfg Config) 
 	}
 	if f.Publishes {
 		env["EVENT_BUS_NAME"] = st.EventBus.EventBusName()
+	}
+	for k, v := range gogc.Env(int(f.MemoryMB)) { // the collector's settings (package gogc)
+		env[k] = jsii.String(v)
 	}
 	grantCodeSecret(f.Name, env, role, st) // codesecret.go
 	fn := awslambda.NewFunction(stack, jsii.String(id), &awslambda.FunctionProps{

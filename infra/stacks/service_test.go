@@ -11,6 +11,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/loyalty-functions/loyalty/infra/stacks"
+	"github.com/loyalty-functions/loyalty/shared/spec/gogc"
 )
 
 func TestEveryFunctionIsArm64OnProvidedAL2023(t *testing.T) {
@@ -60,7 +61,7 @@ func TestFunctionsGetTheirSizeAndEnvironment(t *testing.T) {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
-		want := "LOG_LEVEL,PROGRAM_FILE,STAGE,TABLE_NAME"
+		want := "GOGC,GOMEMLIMIT,LOG_LEVEL,PROGRAM_FILE,STAGE,TABLE_NAME"
 		if fn.Publishes {
 			want = "EVENT_BUS_NAME," + want
 		}
@@ -69,6 +70,11 @@ func TestFunctionsGetTheirSizeAndEnvironment(t *testing.T) {
 		}
 		if got := strings.Join(keys, ","); got != want {
 			t.Errorf("%s environment: got %s, want %s", fn.Name, got, want)
+		}
+		for k, v := range gogc.Env(int(fn.MemoryMB)) {
+			if vars[k] != v {
+				t.Errorf("%s environment: got %s=%v, want %s (package gogc, for %v MB)", fn.Name, k, vars[k], v, fn.MemoryMB)
+			}
 		}
 		if vars["PROGRAM_FILE"] != "program.json" || vars["STAGE"] != f.cfg.Stage {
 			t.Errorf("%s environment: got PROGRAM_FILE=%v STAGE=%v, want program.json and %s", fn.Name, vars["PROGRAM_FILE"], vars["STAGE"], f.cfg.Stage)

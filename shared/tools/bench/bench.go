@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/loyalty-functions/loyalty/shared/local/dynamolocal"
+	"github.com/loyalty-functions/loyalty/shared/spec/gogc"
 )
 
 // Options sizes a run.
@@ -48,10 +49,13 @@ type Report struct {
 	NumCPU     int
 	GOMAXPROCS int
 	GoVersion  string
-	Commit     string
-	Dirty      []string // paths with uncommitted changes when the run started
-	LoadBefore string   // /proc/loadavg when the run started and ended: how busy the machine was
-	LoadAfter  string
+	// GOGC and GOMEMLIMIT the bench ran with: the ingest function's
+	// (package gogc).
+	GOGC, GOMEMLIMIT string
+	Commit           string
+	Dirty            []string // paths with uncommitted changes when the run started
+	LoadBefore       string   // /proc/loadavg when the run started and ended: how busy the machine was
+	LoadAfter        string
 
 	Accrual    []RatioRow
 	CoffeeOwn  []RatioRow // coffee purchases against their own bare transaction (figure 1)
@@ -98,7 +102,15 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		return nil, err
 	}
 	defer srv.Stop()
-	l := &lab{root: root, program: prog, endpoint: srv.Endpoint, ddb: newDynamoClient(srv.Endpoint, nil), logf: opts.Logf}
+	l := &lab{root: root, program: prog, endpoint: srv.Endpoint, ddb: newDynamoClient(srv.Endpoint, nil), logf: opts.Logf, memory: mem}
+	// The handlers run here with the collector's settings the functions
+	// get (package gogc), for the ingest function's memory; the bare side
+	// shares the process and the settings.
+	if mem["ingest"] == 0 {
+		return nil, fmt.Errorf("no memory size for the ingest function in infra/stacks/functions.go")
+	}
+	defer gogc.Apply(int(mem["ingest"]))()
+	rep.GOGC, rep.GOMEMLIMIT = gogc.Env(int(mem["ingest"]))["GOGC"], gogc.Env(int(mem["ingest"]))["GOMEMLIMIT"]
 
 	opts.Logf("figure 3: capacity per operation")
 	if rep.Capacity, err = l.capacity(ctx); err != nil {

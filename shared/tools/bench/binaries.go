@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/loyalty-functions/loyalty/shared/local/runtimeapi"
+	"github.com/loyalty-functions/loyalty/shared/spec/gogc"
 )
 
 // helloPackage is the hello-world aws-lambda-go function the init times are
@@ -146,6 +148,7 @@ func (l *lab) binaries(ctx context.Context, only []string, initRuns int) (Binari
 		row  *BinaryRow
 		pkg  string
 		host string
+		env  map[string]string
 	}
 	res.Hello = BinaryRow{Name: "hello world (aws-lambda-go)"}
 	res.Rows = make([]BinaryRow, len(names))
@@ -180,13 +183,24 @@ func (l *lab) binaries(ctx context.Context, only []string, initRuns int) (Binari
 	}
 	env := map[string]string{"TABLE_NAME": "bench-init", "PROGRAM_FILE": filepath.Join(l.root, "program.json"),
 		"DYNAMODB_ENDPOINT": l.endpoint, "EVENT_BUS_NAME": "bench-bus", "STAGE": benchStage, "LOG_LEVEL": "info", "CODE_SECRET_FILE": secret}
+	// Each with the collector's settings its template gives it (package
+	// gogc); hello world as a function of the smallest size.
+	for i := range targets {
+		t := &targets[i]
+		mb := l.memory[t.row.Name]
+		if mb == 0 {
+			mb = 256
+		}
+		t.env = maps.Clone(env)
+		maps.Copy(t.env, gogc.Env(int(mb)))
+	}
 	for run := range initRuns {
 		for k := range targets {
 			t := &targets[(k+run)%len(targets)]
 			if t.row.BuildError != "" || t.row.InitError != "" {
 				continue
 			}
-			d, err := runtimeapi.MeasureInit(ctx, t.host, env)
+			d, err := runtimeapi.MeasureInit(ctx, t.host, t.env)
 			if err != nil {
 				t.row.InitError = err.Error()
 				continue

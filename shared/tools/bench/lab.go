@@ -31,6 +31,7 @@ type lab struct {
 	endpoint string
 	ddb      *dynamodb.Client // one SDK client for every table, sized for 32+ callers
 	logf     func(format string, args ...any)
+	memory   map[string]float64 // each function's memory in MB (infra/stacks/functions.go)
 	tables   atomic.Int64
 }
 

@@ -44,6 +44,9 @@ func (r *Report) Markdown() string {
 	p("| commit | `%s`%s |\n", r.Commit, dirtyNote(r.Dirty))
 	p("| machine | `runtime.NumCPU()` = %d, GOMAXPROCS %d, %s; load average (1, 5, 15 min) %s at the start, %s at the end |\n",
 		r.NumCPU, r.GOMAXPROCS, r.GoVersion, r.LoadBefore, r.LoadAfter)
+	if r.GOGC != "" {
+		p("| Go collector | GOGC=%s, GOMEMLIMIT=%s in the bench process, as the ingest function's template sets them (shared/spec/gogc); the init figure runs each binary with its own function's |\n", r.GOGC, r.GOMEMLIMIT)
+	}
 	p("| run | %s, %s |\n", mode, r.Took.Round(time.Second))
 	p("| DynamoDB | DynamoDB Local (in memory) on the same machine, one instance for every figure |\n\n")
 	p("Every comparison runs both sides in the same run on the same DynamoDB Local, %d rounds of %s per side, "+
