@@ -236,15 +236,29 @@ type ruleRecord struct {
 // the two on generated entries), written by hand because every credit puts
 // one and the reflective encoder was 7% of the ingest handler's CPU.
 func entryItem(e loyalty.Entry) (map[string]types.AttributeValue, error) {
-	item := make(map[string]types.AttributeValue, 16)
+	item := make(map[string]types.AttributeValue, 20)
+	// The attribute values live in two slices sized for the entry, one
+	// allocation each rather than one per value. A value is pointed to
+	// once taken; an append past the capacity moves only later values to a
+	// new array, never the ones already taken.
+	ns := make([]types.AttributeValueMemberN, 0, 8+len(e.Lots)+len(e.Rules)+2*len(e.Lines))
+	ss := make([]types.AttributeValueMemberS, 0, 10+len(e.Rules)+3*len(e.Lines)+2*len(e.Stamps))
+	sv := func(v string) types.AttributeValue {
+		ss = append(ss, types.AttributeValueMemberS{Value: v})
+		return &ss[len(ss)-1]
+	}
+	nv := func(v int64) types.AttributeValue {
+		ns = append(ns, types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)})
+		return &ns[len(ns)-1]
+	}
 	str := func(name, v string, omitEmpty bool) {
 		if v != "" || !omitEmpty {
-			item[name] = &types.AttributeValueMemberS{Value: v}
+			item[name] = sv(v)
 		}
 	}
 	num := func(name string, v int64, omitEmpty bool) {
 		if v != 0 || !omitEmpty {
-			item[name] = avNum(v)
+			item[name] = nv(v)
 		}
 	}
 	str("pk", memberPK(e.MemberID), false)
@@ -253,11 +267,20 @@ func entryItem(e loyalty.Entry) (map[string]types.AttributeValue, error) {
 	num("d", int64(e.Delta), false)
 	str("at", e.At.UTC().Format(time.RFC3339Nano), false)
 	if len(e.Lots) > 0 {
-		lots := make(map[string]int64, len(e.Lots))
-		for _, l := range e.Lots {
-			lots[string(l.Expires)] += int64(l.Points)
+		lots := make(map[string]types.AttributeValue, len(e.Lots))
+		for i, l := range e.Lots { // one value per day, the sum of its lots
+			if _, done := lots[string(l.Expires)]; done {
+				continue
+			}
+			var sum int64
+			for _, o := range e.Lots[i:] {
+				if o.Expires == l.Expires {
+					sum += int64(o.Points)
+				}
+			}
+			lots[string(l.Expires)] = nv(sum)
 		}
-		item["lots"] = avNumMap(lots)
+		item["lots"] = &types.AttributeValueMemberM{Value: lots}
 	}
 	num("dd", int64(e.DeficitDelta), true)
 	num("db", int64(e.DebtDelta), true)
@@ -265,7 +288,7 @@ func entryItem(e loyalty.Entry) (map[string]types.AttributeValue, error) {
 	str("rsn", e.Reason, true)
 	str("act", e.Actor, true)
 	if e.Spend != nil {
-		item["sp"] = avNum(e.Spend.Minor)
+		item["sp"] = nv(e.Spend.Minor)
 		str("cur", e.Spend.Currency, true)
 	}
 	num("earn", int64(e.Earned), true)
@@ -273,36 +296,41 @@ func entryItem(e loyalty.Entry) (map[string]types.AttributeValue, error) {
 	str("rid", e.RedemptionID, true)
 	if len(e.Rules) > 0 {
 		l := make([]types.AttributeValue, len(e.Rules))
+		ms := make([]types.AttributeValueMemberM, len(e.Rules))
 		for i, rr := range e.Rules {
-			l[i] = &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
-				"r": &types.AttributeValueMemberS{Value: rr.Rule}, "p": avNum(int64(rr.Points))}}
+			ms[i].Value = map[string]types.AttributeValue{"r": sv(rr.Rule), "p": nv(int64(rr.Points))}
+			l[i] = &ms[i]
 		}
 		item["rules"] = &types.AttributeValueMemberL{Value: l}
 	}
 	if len(e.Lines) > 0 {
 		l := make([]types.AttributeValue, len(e.Lines))
+		ms := make([]types.AttributeValueMemberM, len(e.Lines))
 		for i, ln := range e.Lines {
-			m := map[string]types.AttributeValue{"i": &types.AttributeValueMemberS{Value: ln.ID},
-				"q": avNum(ln.Quantity), "a": avNum(ln.Minor)}
+			m := make(map[string]types.AttributeValue, 5)
+			m["i"], m["q"], m["a"] = sv(ln.ID), nv(ln.Quantity), nv(ln.Minor)
 			if ln.SKU != "" {
-				m["s"] = &types.AttributeValueMemberS{Value: ln.SKU}
+				m["s"] = sv(ln.SKU)
 			}
 			if ln.Category != "" {
-				m["c"] = &types.AttributeValueMemberS{Value: ln.Category}
+				m["c"] = sv(ln.Category)
 			}
-			l[i] = &types.AttributeValueMemberM{Value: m}
+			ms[i].Value = m
+			l[i] = &ms[i]
 		}
 		item["ln"] = &types.AttributeValueMemberL{Value: l}
 	}
 	str("tier", e.Tier, true)
 	if len(e.Stamps) > 0 {
 		l := make([]types.AttributeValue, len(e.Stamps))
+		ms := make([]types.AttributeValueMemberM, len(e.Stamps))
 		for i, m := range e.Stamps {
-			v := map[string]types.AttributeValue{"c": &types.AttributeValueMemberS{Value: m.Card}}
+			v := map[string]types.AttributeValue{"c": sv(m.Card)}
 			if m.RedemptionID != "" {
-				v["r"] = &types.AttributeValueMemberS{Value: m.RedemptionID}
+				v["r"] = sv(m.RedemptionID)
 			}
-			l[i] = &types.AttributeValueMemberM{Value: v}
+			ms[i].Value = v
+			l[i] = &ms[i]
 		}
 		item["stp"] = &types.AttributeValueMemberL{Value: l}
 	}

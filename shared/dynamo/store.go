@@ -221,16 +221,16 @@ func (s *Store) quickCredit(ctx context.Context, op loyalty.Op, q *loyalty.Quick
 	}
 	lot := q.Lot()
 	x := newExprWriter()
-	x.when("attribute_exists(" + x.path("pk", "") + ")")
+	x.exists(x.path("pk", ""), true)
 	nx := x.path(aNextExp, "")
-	x.when(nx + " <= " + x.str(string(lot.Expires)))
-	x.when(nx + " >= " + x.str(string(q.OldestFrom)))
-	x.when(x.path(aDeficit, "") + " = " + x.num(0))
-	x.when(x.path(aDebt, "") + " = " + x.num(0))
-	x.when(x.path(aTier, "") + " = " + x.str(q.Tier))
+	x.compare(nx, "<=", x.str(string(lot.Expires)))
+	x.compare(nx, ">=", x.str(string(q.OldestFrom)))
+	x.compare(x.path(aDeficit, ""), "=", x.num(0))
+	x.compare(x.path(aDebt, ""), "=", x.num(0))
+	x.compare(x.path(aTier, ""), "=", x.str(q.Tier))
 	room := x.path(aRoom, "")
-	x.when(room + " > " + x.num(int64(q.Qualifying)))
-	x.when("attribute_not_exists(" + x.path(aReferredBy, "") + ")")
+	x.compare(room, ">", x.num(int64(q.Qualifying)))
+	x.exists(x.path(aReferredBy, ""), false)
 	x.addTo(x.path(aBalance, ""), x.num(int64(e.Delta)))
 	x.addTo(x.path(aLifetime, ""), x.num(int64(e.Earned)))
 	x.addTo(x.path(aLots, string(lot.Expires)), x.num(int64(lot.Points)))
@@ -244,21 +244,21 @@ func (s *Store) quickCredit(ctx context.Context, op loyalty.Op, q *loyalty.Quick
 			return
 		}
 		// ADD to a key of a map needs the map: every account item has it.
-		x.when("attribute_exists(" + x.path(attr, "") + ")")
+		x.exists(x.path(attr, ""), true)
 		for _, c := range cs {
 			n := x.path(attr, c.ID)
-			x.when("attribute_not_exists(" + n + ") OR " + n + " < " + x.num(int64(c.Limit)))
+			x.absentOrBelow(n, x.num(int64(c.Limit)))
 			x.addTo(n, x.num(1))
 		}
 	}
 	counters(aStamps, q.Stamps)
 	counters(aPromoUses, q.Uses)
 	for _, c := range q.Reached {
-		x.when(x.path(aPromoUses, c.ID) + " >= " + x.num(int64(c.Limit)))
+		x.compare(x.path(aPromoUses, c.ID), ">=", x.num(int64(c.Limit)))
 	}
 	for _, c := range q.Filling {
 		n := x.path(aStamps, c.ID)
-		x.when(n + " = " + x.num(int64(c.Limit)))
+		x.compare(n, "=", x.num(int64(c.Limit)))
 		x.setTo(n, x.num(0))
 	}
 	if q.Qualifying != 0 {
