@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/loyalty-functions/loyalty/shared/local/assembly"
 	"github.com/loyalty-functions/loyalty/shared/local/localstack"
 	"github.com/loyalty-functions/loyalty/shared/local/runtimeapi"
+	"github.com/loyalty-functions/loyalty/shared/spec/gogc"
 )
 
 // The stack runs the cloud assembly the project's CDK app synthesizes: the
@@ -91,6 +93,32 @@ func TestEveryScheduledJobRunsThroughItsTemplateSchedule(t *testing.T) {
 	}
 	if len(rep.Problems) != 0 {
 		t.Errorf("audit after the scheduled runs: got %d problems %+v, want none", len(rep.Problems), rep.Problems)
+	}
+}
+
+// Each function runs with the template's memory as
+// AWS_LAMBDA_FUNCTION_MEMORY_SIZE and the template's environment, the Go
+// collector's settings among it (shared/spec/gogc).
+func TestFunctionsHaveTheTemplatesMemoryAndEnvironment(t *testing.T) {
+	asm, err := assembly.Load(stack.AssemblyDir, assembly.Env{Account: "000000000000", Region: localstack.Region})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fns, err := asm.Functions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fns {
+		name := strings.TrimPrefix(f.Description, "Loyalty ")
+		env := stack.FunctionEnvironment(name)
+		if got, want := env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"], strconv.Itoa(f.MemorySize); got != want || f.MemorySize < 256 {
+			t.Errorf("function %s: AWS_LAMBDA_FUNCTION_MEMORY_SIZE %q, template %d MB", name, got, f.MemorySize)
+		}
+		for k, want := range gogc.Env(f.MemorySize) {
+			if got := env[k]; got != want || f.Environment.Variables[k] != want {
+				t.Errorf("function %s: %s is %q locally and %q in the template, want %q", name, k, got, f.Environment.Variables[k], want)
+			}
+		}
 	}
 }
 

@@ -381,7 +381,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		}
 		env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = FunctionAccessKey(name), FunctionSecret(name)
 		cfg := runtimeapi.FunctionConfig{Name: name, Binary: bins[name], Env: env, Concurrency: 4,
-			Timeout: time.Duration(f.Timeout) * time.Second, Stdout: opts.Logs, Stderr: opts.Logs}
+			Timeout: time.Duration(f.Timeout) * time.Second, MemoryMB: f.MemorySize, Stdout: opts.Logs, Stderr: opts.Logs}
 		switch {
 		case f.ReservedConcurrentExecutions != nil:
 			cfg.Concurrency = max(1, *f.ReservedConcurrentExecutions)
@@ -718,6 +718,17 @@ func (st *Stack) Partner(id string) (PartnerQueue, bool) {
 func (st *Stack) PartnerSQSClient(id string) *sqs.Client {
 	return sqs.New(sqs.Options{Region: sqslocal.Region, BaseEndpoint: aws.String(st.SQSEndpoint),
 		Credentials: credentials.NewStaticCredentialsProvider(PartnerAccessKey(id), PartnerSecret(id), "")})
+}
+
+// FunctionEnvironment is the environment the stack's processes of a
+// function get (runtimeapi.Function.Environment); nil for a function it
+// does not run.
+func (st *Stack) FunctionEnvironment(name string) map[string]string {
+	f, ok := st.funcs[name]
+	if !ok {
+		return nil
+	}
+	return f.Environment()
 }
 
 // FunctionTimeout is the timeout the stack runs a function with (the

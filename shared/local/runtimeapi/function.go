@@ -1,6 +1,7 @@
 package runtimeapi
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -45,6 +47,10 @@ type FunctionConfig struct {
 	Concurrency int
 	// Timeout bounds one invocation; default 30s.
 	Timeout time.Duration
+	// MemoryMB is AWS_LAMBDA_FUNCTION_MEMORY_SIZE, the function's memory
+	// as its template configures it; default 128, Lambda's own. The memory
+	// is not enforced.
+	MemoryMB int
 	// Stdout and Stderr receive the processes' output; default os.Stderr.
 	Stdout, Stderr io.Writer
 }
@@ -168,10 +174,22 @@ func newFunction(cfg FunctionConfig) (*Function, error) {
 	return f, nil
 }
 
-// environ is the environment of one process: what Lambda sets for a provided
-// runtime, dummy credentials so an SDK never looks further (no instance
-// metadata calls), cfg.Env, and this process's Runtime API address.
+// environ is the environment of one process: Environment and this
+// process's Runtime API address.
 func (f *Function) environ(api string) []string {
+	env := f.Environment()
+	env["AWS_LAMBDA_RUNTIME_API"] = api
+	out := make([]string, 0, len(env))
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		out = append(out, k+"="+env[k])
+	}
+	return out
+}
+
+// Environment is what the function's processes get but their Runtime API
+// address: what Lambda sets for a provided runtime, dummy credentials so
+// an SDK never looks further (no instance metadata calls), and cfg.Env.
+func (f *Function) Environment() map[string]string {
 	env := map[string]string{
 		"PATH":                            os.Getenv("PATH"),
 		"LANG":                            "en_US.UTF-8",
@@ -179,7 +197,7 @@ func (f *Function) environ(api string) []string {
 		"LAMBDA_TASK_ROOT":                filepath.Dir(f.cfg.Binary),
 		"_HANDLER":                        "bootstrap",
 		"AWS_LAMBDA_FUNCTION_NAME":        f.cfg.Name,
-		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": strconv.Itoa(cmp.Or(f.cfg.MemoryMB, 128)),
 		"AWS_LAMBDA_FUNCTION_VERSION":     "$LATEST",
 		"AWS_LAMBDA_LOG_GROUP_NAME":       "/aws/lambda/" + f.cfg.Name,
 		"AWS_LAMBDA_LOG_STREAM_NAME":      time.Now().UTC().Format("2006/01/02") + "/[$LATEST]" + rand.Text(),
@@ -190,12 +208,8 @@ func (f *Function) environ(api string) []string {
 		"AWS_EC2_METADATA_DISABLED":       "true",
 	}
 	maps.Copy(env, f.cfg.Env)
-	env["AWS_LAMBDA_RUNTIME_API"] = api
-	out := make([]string, 0, len(env))
-	for _, k := range slices.Sorted(maps.Keys(env)) {
-		out = append(out, k+"="+env[k])
-	}
-	return out
+	delete(env, "AWS_LAMBDA_RUNTIME_API")
+	return env
 }
 
 // Invoke runs one invocation and returns the function's response body, or an

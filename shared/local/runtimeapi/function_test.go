@@ -130,12 +130,12 @@ func TestInvokeEchoesPayload(t *testing.T) {
 
 func TestInvocationContextAndEnvironment(t *testing.T) {
 	t.Setenv("LOYALTY_HOST_ONLY", "must not reach the function")
-	f := startEcho(t, FunctionConfig{Name: "member-api", Env: map[string]string{"LOYALTY_TABLE": "loyalty", "AWS_REGION": "eu-west-1"}})
+	f := startEcho(t, FunctionConfig{Name: "member-api", MemoryMB: 256, Env: map[string]string{"LOYALTY_TABLE": "loyalty", "AWS_REGION": "eu-west-1"}})
 	d := describe(t, f, "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_REGION",
 		"_HANDLER", "LOYALTY_TABLE", "LOYALTY_HOST_ONLY", "AWS_LAMBDA_RUNTIME_API", "TZ")
 	want := map[string]string{
 		"AWS_LAMBDA_FUNCTION_NAME":        "member-api",
-		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
 		"AWS_REGION":                      "eu-west-1",
 		"_HANDLER":                        "bootstrap",
 		"LOYALTY_TABLE":                   "loyalty",
