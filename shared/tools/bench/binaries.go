@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -183,8 +184,9 @@ func (l *lab) binaries(ctx context.Context, only []string, initRuns int) (Binari
 	}
 	env := map[string]string{"TABLE_NAME": "bench-init", "PROGRAM_FILE": filepath.Join(l.root, "program.json"),
 		"DYNAMODB_ENDPOINT": l.endpoint, "EVENT_BUS_NAME": "bench-bus", "STAGE": benchStage, "LOG_LEVEL": "info", "CODE_SECRET_FILE": secret}
-	// Each with the collector's settings its template gives it (package
-	// gogc); hello world as a function of the smallest size.
+	// Each with its function's memory and the collector's settings its
+	// template gives it (package gogc); hello world as a function of the
+	// smallest size.
 	for i := range targets {
 		t := &targets[i]
 		mb := l.memory[t.row.Name]
@@ -193,6 +195,7 @@ func (l *lab) binaries(ctx context.Context, only []string, initRuns int) (Binari
 		}
 		t.env = maps.Clone(env)
 		maps.Copy(t.env, gogc.Env(int(mb)))
+		t.env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = strconv.Itoa(int(mb))
 	}
 	for run := range initRuns {
 		for k := range targets {
