@@ -42,56 +42,57 @@ type memberCounts struct {
 	pruned string
 }
 
-// quickForm is op.Quick in the form the remembered tier and counts say.
+// quickForm is the form of op.Quick the remembered tier and counts say
+// (the base tier's, with no limit reached and no card filling, for a
+// member the store has not seen), computed once; nil when the purchase has
+// no quick form on such an account, or on the base tier's.
 func (s *Store) quickForm(op loyalty.Op) *loyalty.QuickCredit {
-	q := op.Quick
+	b := op.Quick
 	var reached, filling []string
-	tier := q.Tier
+	tier := ""
 	s.mu.Lock()
 	if mc, ok := s.counts[op.Member]; ok && mc.counted {
 		tier = mc.tier
-		for _, c := range q.Uses {
+		for _, c := range b.Limited {
 			if mc.uses[c.ID] >= c.Limit {
 				reached = append(reached, c.ID)
 			}
 		}
-		for _, c := range q.Stamps {
+		for _, c := range b.Cards {
 			if mc.stamps[c.ID] == c.Limit {
 				filling = append(filling, c.ID)
 			}
 		}
 	}
 	s.mu.Unlock()
-	if len(reached) == 0 && len(filling) == 0 && tier == q.Tier {
-		return q
+	q, ok, err := b.Form(tier, reached, filling)
+	if err == nil && !ok && (tier != "" || len(reached) > 0 || len(filling) > 0) {
+		// None in the state remembered: the base tier's, whose condition
+		// fails if the memory is right and returns the account to plan from.
+		q, ok, err = b.Form("", nil, nil)
 	}
-	r, ok, err := q.Form(tier, reached, filling)
 	if err != nil || !ok {
-		return q
+		return nil
 	}
-	return &r
+	return &q
 }
 
 // quickFormFor is the quick form of op that acct, with its stored tier
 // headroom room, is in (on acct's tier); nil when none is.
 func quickFormFor(op loyalty.Op, acct loyalty.Account, room *int64) *loyalty.QuickCredit {
-	q := op.Quick
+	b := op.Quick
 	var reached, filling []string
-	for _, cs := range [][]loyalty.Counter{q.Uses, q.Reached} {
-		for _, c := range cs {
-			if acct.PromoUses[c.ID] >= c.Limit {
-				reached = append(reached, c.ID)
-			}
+	for _, c := range b.Limited {
+		if acct.PromoUses[c.ID] >= c.Limit {
+			reached = append(reached, c.ID)
 		}
 	}
-	for _, cs := range [][]loyalty.Counter{q.Stamps, q.Filling} {
-		for _, c := range cs {
-			if acct.Stamps[c.ID] == c.Limit {
-				filling = append(filling, c.ID)
-			}
+	for _, c := range b.Cards {
+		if acct.Stamps[c.ID] == c.Limit {
+			filling = append(filling, c.ID)
 		}
 	}
-	f, ok, err := q.Form(acct.Tier, reached, filling)
+	f, ok, err := b.Form(acct.Tier, reached, filling)
 	if err != nil || !ok || !f.Holds(acct, true, f.Entry.At) || room == nil || *room <= int64(f.Qualifying) {
 		return nil
 	}

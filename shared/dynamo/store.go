@@ -95,8 +95,9 @@ func (s *Store) meterRead(items int64, ccs ...types.ConsumedCapacity) {
 	s.mu.Unlock()
 }
 
-// Apply implements loyalty.Store. A credit with a quick form (op.Quick) is
-// first written without a read (quickCredit). Otherwise, or when its
+// Apply implements loyalty.Store. A credit with quick forms (op.Quick) is
+// first written without a read in the form the store's memory of the
+// member says (quickForm, quickCredit). Otherwise, or when its
 // condition fails, the account is read, op.Plan computes the change, and the
 // change is written only if the account's version did not move.
 func (s *Store) Apply(ctx context.Context, op loyalty.Op) (loyalty.Result, error) {
@@ -190,9 +191,9 @@ func (s *Store) Apply(ctx context.Context, op loyalty.Op) (loyalty.Result, error
 // least every two years never keeps a month out of every window.
 const staleQualifyingSpan = 24
 
-// quickCredit writes op.Quick in one TransactWriteItems: the entry put only
-// if its key is new, and the account updated only if it is in the state the
-// description names (loyalty.QuickCredit.Holds), as conditions:
+// quickCredit writes q, a form of op.Quick, in one TransactWriteItems: the
+// entry put only if its key is new, and the account updated only if it is
+// in the state the form names (loyalty.QuickCredit.Holds), as conditions:
 //
 //	exists, def = 0, debt = 0, no pending referral (rfp), tier = Tier
 //	OldestFrom <= nx <= the credit's lot       (the oldest lot, not yet due)

@@ -10,8 +10,9 @@ import "time"
 // account is not in that state (a tier would be reached, a deficit is
 // paid back, ...) the store plans as usual. A stamp card's last stamp and a
 // promotion past its limit per member have quick forms of their own
-// (With), for a store that knows the counts. The property test in
-// quickcredit_test.go holds every form against the planner.
+// (With), for a store that knows the counts; such a store computes the one
+// form it needs from a QuickBasis. The property test in quickcredit_test.go
+// holds every form against the planner.
 type QuickCredit struct {
 	// Entry is the ledger entry the planner writes (without Fingerprint).
 	Entry Entry
@@ -93,6 +94,71 @@ func (q QuickCredit) Form(tier string, reached, filling []string) (QuickCredit, 
 		return QuickCredit{}, false, nil
 	}
 	return q.prog.quickCredit(q.purchase, q.now, tier, reached, filling)
+}
+
+// QuickBasis is what a store needs to choose the quick form of a purchase's
+// credit before computing one: the counters a form can name. Computing a
+// form (Form) runs the earning rules and the planner; a store that knows
+// the member's tier and counts computes the one form they say, not the
+// base tier's first and then that one.
+type QuickBasis struct {
+	// Cards are the stamp cards the purchase stamps, each with its stamps
+	// but one as Limit (QuickCredit.Stamps and Filling).
+	Cards []Counter
+	// Limited are the promotions limited per member the purchase uses
+	// while their limit is not reached, each with its limit (QuickCredit.Uses
+	// and Reached). Which promotions apply does not depend on the tier.
+	Limited []Counter
+
+	prog     *Program
+	purchase Purchase
+	now      time.Time
+}
+
+// QuickBasis returns the basis of the purchase's quick forms, and false
+// when the purchase's outcome always depends on the account beyond what a
+// QuickCredit can name (QuickCredit says which).
+func (prog *Program) QuickBasis(p Purchase, now time.Time) (QuickBasis, bool, error) {
+	if _, capped := prog.memberCaps(SourcePurchases); capped {
+		return QuickBasis{}, false, nil
+	}
+	earn, err := prog.Earnings(p, "", nil)
+	if err != nil {
+		return QuickBasis{}, false, err
+	}
+	b := QuickBasis{prog: prog, purchase: p, now: now}
+	for _, id := range earn.Promotions {
+		pr, ok := prog.promotion(id)
+		if !ok || pr.BudgetPoints > 0 {
+			return QuickBasis{}, false, nil
+		}
+		if pr.LimitPerMember > 0 {
+			b.Limited = append(b.Limited, Counter{ID: id, Limit: pr.LimitPerMember})
+		}
+	}
+	for _, card := range prog.StampCardsFor(p) {
+		if card.Stamps <= 1 {
+			return QuickBasis{}, false, nil
+		}
+		b.Cards = append(b.Cards, Counter{ID: card.ID, Limit: card.Stamps - 1})
+	}
+	return b, true, nil
+}
+
+// Form is the quick form of the purchase's credit on an account of tier
+// (a level's id, "" for the base level) whose promotions reached (of
+// Limited) have reached their limit per member and whose cards filling (of
+// Cards) hold all their stamps but one; false when there is none.
+func (b QuickBasis) Form(tier string, reached, filling []string) (QuickCredit, bool, error) {
+	if tier != "" && b.prog.levelIndex(tier) == 0 {
+		return QuickCredit{}, false, nil
+	}
+	return b.prog.quickCredit(b.purchase, b.now, tier, reached, filling)
+}
+
+// Headroom is the account's TierHeadroom on the program's day of at.
+func (b QuickBasis) Headroom(acct Account, at time.Time) Points {
+	return b.prog.TierHeadroom(acct, b.prog.Today(at))
 }
 
 func counterIDs(cs []Counter) []string {

@@ -209,3 +209,77 @@ func genAccount(rng *rand.Rand, prog *Program, id MemberID, now time.Time) (Acco
 	}
 	return a, true
 }
+
+// TestQuickBasisGivesTheSameForms: on generated purchases, a basis exists
+// with a base-tier form exactly when QuickCredit gives one, its counters
+// are that form's Uses and Stamps, and its Form for any tier, limits
+// reached and cards filling is the form QuickCredit's OnTier and With give.
+func TestQuickBasisGivesTheSameForms(t *testing.T) {
+	base := rulesProgram(t)
+	noTiers := rulesProgram(t)
+	noTiers.Tiers = Tiers{}
+	programs := []*Program{base, noTiers}
+	rng := rand.New(rand.NewPCG(7, 2026))
+	var compared, other int
+	for i := range 6000 {
+		prog := programs[i%len(programs)]
+		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(rng.Int64N(int64(330 * 24 * time.Hour))))
+		p := genPurchase(rng, now)
+		q, qok, qerr := prog.QuickCredit(p, now)
+		b, bok, berr := prog.QuickBasis(p, now)
+		if (qerr == nil) != (berr == nil) {
+			t.Fatalf("case %d: QuickCredit error %v, QuickBasis error %v", i, qerr, berr)
+		}
+		if qerr != nil {
+			continue
+		}
+		var f QuickCredit
+		fok := false
+		if bok {
+			var err error
+			if f, fok, err = b.Form("", nil, nil); err != nil {
+				t.Fatalf("case %d: Form: %v", i, err)
+			}
+		}
+		if qok != fok {
+			t.Fatalf("case %d: QuickCredit ok %v; basis ok %v, its base form ok %v", i, qok, bok, fok)
+		}
+		if !qok {
+			continue
+		}
+		if !reflect.DeepEqual(f, q) || !reflect.DeepEqual(b.Limited, q.Uses) || !reflect.DeepEqual(b.Cards, q.Stamps) {
+			t.Fatalf("case %d: basis form %+v (limited %v, cards %v), QuickCredit %+v", i, f, b.Limited, b.Cards, q)
+		}
+		compared++
+		tier := ""
+		if levels := prog.Tiers.Levels; len(levels) > 0 {
+			tier = levels[rng.IntN(len(levels))].ID
+			if tier == levels[0].ID && rng.IntN(2) == 0 {
+				tier = ""
+			}
+		}
+		var reached, filling []string
+		for _, c := range b.Limited {
+			if rng.IntN(2) == 0 {
+				reached = append(reached, c.ID)
+			}
+		}
+		for _, c := range b.Cards {
+			if rng.IntN(2) == 0 {
+				filling = append(filling, c.ID)
+			}
+		}
+		got, gok, gerr := b.Form(tier, reached, filling)
+		want, wok, werr := q.Form(tier, reached, filling)
+		if gok != wok || (gerr == nil) != (werr == nil) || (gok && !reflect.DeepEqual(got, want)) {
+			t.Fatalf("case %d: Form(%q, %v, %v): basis %v %v %+v, QuickCredit %v %v %+v", i, tier, reached, filling, gok, gerr, got, wok, werr, want)
+		}
+		if gok && (tier != "" || len(reached) > 0 || len(filling) > 0) {
+			other++
+		}
+	}
+	t.Logf("%d base forms compared, %d other forms", compared, other)
+	if compared < 1000 || other < 300 {
+		t.Errorf("only %d base forms and %d other forms compared", compared, other)
+	}
+}

@@ -16,10 +16,11 @@ type Op struct {
 	// false for a member the store has never seen. The store may call Plan
 	// again after a concurrent write.
 	Plan func(acct Account, exists bool) (Change, error)
-	// Quick, when set, is what Plan does on an account in the state it
-	// names (quickcredit.go); a store may write it without reading the
-	// account, and must plan when the account is not in that state.
-	Quick *QuickCredit
+	// Quick, when set, is the basis of the op's quick forms
+	// (quickcredit.go): a form is what Plan does on an account in the state
+	// it names; a store may write one without reading the account, and
+	// must plan when the account is not in that state.
+	Quick *QuickBasis
 	// Reward names a catalog reward Plan needs. A store that reads it in
 	// the request that reads the account hands it to Fetched before the
 	// first Plan; otherwise Plan reads it through Store.Reward.
@@ -121,10 +122,10 @@ func (s *Service) Accrue(ctx context.Context, p Purchase) (Result, error) {
 	}
 	op := Op{Member: p.MemberID, Key: p.Key, Plan: plan, Code: p.Code,
 		Fingerprint: Fingerprint("accrual", holder(p.MemberID, p.Holder), p.Ref, p.Spend, p.OccurredAt.UTC(), p.Lines)}
-	if q, ok, err := s.Program.QuickCredit(p, now); err != nil {
+	if b, ok, err := s.Program.QuickBasis(p, now); err != nil {
 		return Result{}, err
 	} else if ok {
-		op.Quick = &q
+		op.Quick = &b
 	}
 	if prior, ok, err := s.creditedBeforeClaim(ctx, p); err != nil {
 		return Result{}, fmt.Errorf("accrue %s for member %s: %w", p.Key, p.MemberID, err)
