@@ -1,6 +1,9 @@
 package loyalty
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // QuickCredit describes a purchase credit whose outcome is known without
 // the member's account, as long as the account is in a state the
@@ -113,6 +116,7 @@ type QuickBasis struct {
 	prog     *Program
 	purchase Purchase
 	now      time.Time
+	base     Earning // the purchase's earnings on the base tier with no limit reached
 }
 
 // QuickBasis returns the basis of the purchase's quick forms, and false
@@ -126,7 +130,7 @@ func (prog *Program) QuickBasis(p Purchase, now time.Time) (QuickBasis, bool, er
 	if err != nil {
 		return QuickBasis{}, false, err
 	}
-	b := QuickBasis{prog: prog, purchase: p, now: now}
+	b := QuickBasis{prog: prog, purchase: p, now: now, base: earn}
 	for _, id := range earn.Promotions {
 		pr, ok := prog.promotion(id)
 		if !ok || pr.BudgetPoints > 0 {
@@ -153,7 +157,7 @@ func (b QuickBasis) Form(tier string, reached, filling []string) (QuickCredit, b
 	if tier != "" && b.prog.levelIndex(tier) == 0 {
 		return QuickCredit{}, false, nil
 	}
-	return b.prog.quickCredit(b.purchase, b.now, tier, reached, filling)
+	return b.prog.quickCreditFrom(b.purchase, b.now, tier, reached, filling, &b.base)
 }
 
 // Headroom is the account's TierHeadroom on the program's day of at.
@@ -170,6 +174,13 @@ func counterIDs(cs []Counter) []string {
 }
 
 func (prog *Program) quickCredit(p Purchase, now time.Time, tier string, reached, filling []string) (QuickCredit, bool, error) {
+	return prog.quickCreditFrom(p, now, tier, reached, filling, nil)
+}
+
+// quickCreditFrom is quickCredit with the purchase's earnings on the base
+// tier with no limit reached, when base is set (tier "" and reached empty
+// only: the earnings it would compute).
+func (prog *Program) quickCreditFrom(p Purchase, now time.Time, tier string, reached, filling []string, base *Earning) (QuickCredit, bool, error) {
 	if _, capped := prog.memberCaps(SourcePurchases); capped {
 		return QuickCredit{}, false, nil
 	}
@@ -184,9 +195,14 @@ func (prog *Program) quickCredit(p Purchase, now time.Time, tier string, reached
 			q.Reached = append(q.Reached, Counter{ID: id, Limit: pr.LimitPerMember})
 		}
 	}
-	earn, err := prog.Earnings(p, tier, uses) // no other promotion used yet
-	if err != nil {
-		return QuickCredit{}, false, err
+	var earn Earning
+	if base != nil && tier == "" && len(reached) == 0 {
+		earn = Earning{Points: base.Points, Rules: slices.Clone(base.Rules), Promotions: slices.Clone(base.Promotions)}
+	} else {
+		var err error
+		if earn, err = prog.Earnings(p, tier, uses); err != nil { // no other promotion used yet
+			return QuickCredit{}, false, err
+		}
 	}
 	q.Qualifying = earn.Points
 	for _, id := range earn.Promotions {
