@@ -287,6 +287,10 @@ func (t *throughput) seed(ctx context.Context, members int) error {
 		it := renamed(tplAccount.Item, strings.NewReplacer(tplMember, m))
 		delete(it, dynamo.AttrDue)
 		it[rawBalanceKey] = &types.AttributeValueMemberN{Value: "1000000000000"}
+		// Headroom for any number of bare credits below the next tier: each
+		// lowers it by the credit's qualifying points, and the condition
+		// wants it above them.
+		it[dynamo.AttrTierRoom] = &types.AttributeValueMemberN{Value: "1000000000000"}
 		items = append(items, it)
 	}
 	// Bare coffee accounts: tplCoffee's account, past the bonus, three stamps.
