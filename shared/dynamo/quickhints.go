@@ -1,6 +1,7 @@
 package dynamo
 
 import (
+	"maps"
 	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -48,25 +49,17 @@ type memberCounts struct {
 // no quick form on such an account, or on the base tier's.
 func (s *Store) quickForm(op loyalty.Op) *loyalty.QuickCredit {
 	b := op.Quick
-	var reached, filling []string
-	tier := ""
+	// The counts are copied under the lock; the form is computed outside it.
+	var tier string
+	var uses, stamps map[string]int
 	s.mu.Lock()
-	if mc, ok := s.counts[op.Member]; ok && mc.counted {
-		tier = mc.tier
-		for _, c := range b.Limited {
-			if mc.uses[c.ID] >= c.Limit {
-				reached = append(reached, c.ID)
-			}
-		}
-		for _, c := range b.Cards {
-			if mc.stamps[c.ID] == c.Limit {
-				filling = append(filling, c.ID)
-			}
-		}
+	mc, known := s.counts[op.Member]
+	if known = known && mc.counted; known {
+		tier, uses, stamps = mc.tier, maps.Clone(mc.uses), maps.Clone(mc.stamps)
 	}
 	s.mu.Unlock()
-	q, ok, err := b.Form(tier, reached, filling)
-	if err == nil && !ok && (tier != "" || len(reached) > 0 || len(filling) > 0) {
+	q, ok, err := b.FormOn(tier, uses, stamps)
+	if err == nil && !ok && known {
 		// None in the state remembered: the base tier's, whose condition
 		// fails if the memory is right and returns the account to plan from.
 		q, ok, err = b.Form("", nil, nil)
@@ -80,19 +73,7 @@ func (s *Store) quickForm(op loyalty.Op) *loyalty.QuickCredit {
 // quickFormFor is the quick form of op that acct, with its stored tier
 // headroom room, is in (on acct's tier); nil when none is.
 func quickFormFor(op loyalty.Op, acct loyalty.Account, room *int64) *loyalty.QuickCredit {
-	b := op.Quick
-	var reached, filling []string
-	for _, c := range b.Limited {
-		if acct.PromoUses[c.ID] >= c.Limit {
-			reached = append(reached, c.ID)
-		}
-	}
-	for _, c := range b.Cards {
-		if acct.Stamps[c.ID] == c.Limit {
-			filling = append(filling, c.ID)
-		}
-	}
-	f, ok, err := b.Form(acct.Tier, reached, filling)
+	f, ok, err := op.Quick.FormOn(acct.Tier, acct.PromoUses, acct.Stamps)
 	if err != nil || !ok || !f.Holds(acct, true, f.Entry.At) || room == nil || *room <= int64(f.Qualifying) {
 		return nil
 	}

@@ -160,6 +160,24 @@ func (b QuickBasis) Form(tier string, reached, filling []string) (QuickCredit, b
 	return b.prog.quickCreditFrom(b.purchase, b.now, tier, reached, filling, &b.base)
 }
 
+// FormOn is the form for an account of tier with these promotion uses and
+// stamp counts: the promotions of Limited at their limit reached, the cards
+// of Cards at their last stamp filling (Form).
+func (b QuickBasis) FormOn(tier string, uses, stamps map[string]int) (QuickCredit, bool, error) {
+	var reached, filling []string
+	for _, c := range b.Limited {
+		if uses[c.ID] >= c.Limit {
+			reached = append(reached, c.ID)
+		}
+	}
+	for _, c := range b.Cards {
+		if stamps[c.ID] == c.Limit {
+			filling = append(filling, c.ID)
+		}
+	}
+	return b.Form(tier, reached, filling)
+}
+
 // Headroom is the account's TierHeadroom on the program's day of at.
 func (b QuickBasis) Headroom(acct Account, at time.Time) Points {
 	return b.prog.TierHeadroom(acct, b.prog.Today(at))
