@@ -100,14 +100,7 @@ func TestEveryScheduledJobRunsThroughItsTemplateSchedule(t *testing.T) {
 // AWS_LAMBDA_FUNCTION_MEMORY_SIZE and the template's environment, the Go
 // collector's settings among it (shared/spec/gogc).
 func TestFunctionsHaveTheTemplatesMemoryAndEnvironment(t *testing.T) {
-	asm, err := assembly.Load(stack.AssemblyDir, assembly.Env{Account: "000000000000", Region: localstack.Region})
-	if err != nil {
-		t.Fatal(err)
-	}
-	fns, err := asm.Functions()
-	if err != nil {
-		t.Fatal(err)
-	}
+	fns := templateFunctions(t)
 	for _, f := range fns {
 		name := strings.TrimPrefix(f.Description, "Loyalty ")
 		env := stack.FunctionEnvironment(name)
@@ -125,6 +118,18 @@ func TestFunctionsHaveTheTemplatesMemoryAndEnvironment(t *testing.T) {
 // A function that runs past the template's timeout is stopped as Lambda
 // stops it: the error is Sandbox.Timedout with Lambda's message.
 func TestFunctionsHaveTheTemplatesTimeouts(t *testing.T) {
+	fns := templateFunctions(t)
+	for _, f := range fns {
+		name := strings.TrimPrefix(f.Description, "Loyalty ")
+		if got := stack.FunctionTimeout(name); got != time.Duration(f.Timeout)*time.Second {
+			t.Errorf("function %s: local timeout %s, template %d s", name, got, f.Timeout)
+		}
+	}
+}
+
+// templateFunctions are the functions of the assembly the stack runs.
+func templateFunctions(t *testing.T) []assembly.Function {
+	t.Helper()
 	asm, err := assembly.Load(stack.AssemblyDir, assembly.Env{Account: "000000000000", Region: localstack.Region})
 	if err != nil {
 		t.Fatal(err)
@@ -133,10 +138,5 @@ func TestFunctionsHaveTheTemplatesTimeouts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range fns {
-		name := strings.TrimPrefix(f.Description, "Loyalty ")
-		if got := stack.FunctionTimeout(name); got != time.Duration(f.Timeout)*time.Second {
-			t.Errorf("function %s: local timeout %s, template %d s", name, got, f.Timeout)
-		}
-	}
+	return fns
 }
