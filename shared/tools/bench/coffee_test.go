@@ -18,7 +18,9 @@ import (
 // after their own plain purchases). It asserts what does not depend on the
 // machine: no purchase fails, each costs at least one transaction and at
 // most 1.2 on average (a stale count, a card filled by another caller),
-// and no purchase reads.
+// and no purchase reads, except, for the base-tier members, after a tier
+// crossing lost to a concurrent credit (at most one read per cancelled
+// transaction).
 func TestCoffeeContention(t *testing.T) {
 	ctx := context.Background()
 	l := testLab(t)
@@ -37,10 +39,11 @@ func TestCoffeeContention(t *testing.T) {
 		name    string
 		basket  basket
 		members []string
+		crosses bool // the members cross a tier threshold while they buy
 	}{
-		{"plain", plainBasket, tp.plainMembers},
-		{"coffee, top-tier members (figure 1's)", coffeeBasket, tp.coffeeMembers},
-		{"coffee, base-tier members", coffeeBasket, tp.plainMembers},
+		{"plain", plainBasket, tp.plainMembers, false},
+		{"coffee, top-tier members (figure 1's)", coffeeBasket, tp.coffeeMembers, false},
+		{"coffee, base-tier members", coffeeBasket, tp.plainMembers, true},
 	} {
 		members := k.members
 		var purchases atomic.Int64
@@ -67,7 +70,16 @@ func TestCoffeeContention(t *testing.T) {
 			if tx := per(m.Transact); tx < 1 || tx > 1.2 {
 				t.Errorf("%s c=%d: %.3f transactions per purchase, want 1 to 1.2", k.name, c, tx)
 			}
-			if rd := m.BatchGet + m.Get; rd > 0 {
+			// Figure 1's members never cross a tier, so nothing of theirs
+			// reads. Base-tier members cross silver's threshold while they
+			// buy: a crossing is a planned write under a version check, and
+			// one that loses to a concurrent credit of the member (a
+			// cancelled transaction) reads the account before it plans again,
+			// so there a read only follows a cancelled transaction.
+			rd := m.BatchGet + m.Get
+			if k.crosses && rd > m.TransactCancelled {
+				t.Errorf("%s c=%d: %d reads over %d purchases and %d cancelled transactions, want at most one read per cancelled transaction", k.name, c, rd, n, m.TransactCancelled)
+			} else if !k.crosses && rd > 0 {
 				t.Errorf("%s c=%d: %d reads over %d purchases, want none", k.name, c, rd, n)
 			}
 		}
