@@ -2,15 +2,14 @@ package localstack
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/loyalty-functions/loyalty/shared/config"
 	"github.com/loyalty-functions/loyalty/shared/local/dynamolocal"
-	"github.com/loyalty-functions/loyalty/shared/loyalty"
 	"github.com/loyalty-functions/loyalty/shared/testkit/memstore"
+	"github.com/loyalty-functions/loyalty/shared/testkit/storecontract"
 )
 
 // TestSeedGivesTheSameBalanceAtAnyHour seeds the repository's program
@@ -23,11 +22,7 @@ func TestSeedGivesTheSameBalanceAtAnyHour(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(filepath.Join(root, "program.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	prog, err := config.ParseProgram("program.json", b)
+	prog, err := config.ReadProgram(filepath.Join(root, "program.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +31,7 @@ func TestSeedGivesTheSameBalanceAtAnyHour(t *testing.T) {
 	for h := 0; h < 7*24; h += 3 {
 		now := start.Add(time.Duration(h)*time.Hour + 17*time.Minute)
 		st := memstore.New()
-		if err := seed(ctx, st, prog, fixedClock(now)); err != nil {
+		if err := seed(ctx, st, prog, storecontract.NewClock(now)); err != nil {
 			t.Fatalf("seed at %s: %v", now, err)
 		}
 		a, err := st.Account(ctx, DemoMember)
@@ -53,9 +48,3 @@ func TestSeedGivesTheSameBalanceAtAnyHour(t *testing.T) {
 		}
 	}
 }
-
-type fixedClock time.Time
-
-func (c fixedClock) Now() time.Time { return time.Time(c) }
-
-var _ loyalty.Clock = fixedClock{}
