@@ -35,7 +35,8 @@ func (s *Store) PutUnclaimedCard(ctx context.Context, c loyalty.Card) error {
 
 // claimPage is how many items of a card's history one page moves: each
 // is a put under the member and a delete from the anonymous partition, and
-// one TransactWriteItems holds 100 writes.
+// with the check that the member was never erased one TransactWriteItems
+// holds 100 items.
 const claimPage = 48
 
 // aHistory, on the member's copy of a claimed card (MC#), says the card's
@@ -118,6 +119,10 @@ func (s *Store) ClaimCard(ctx context.Context, c loyalty.Card, member loyalty.Me
 // deleted from the anonymous partition, anything else deleted. A page moved
 // by someone else meanwhile fails the transaction as a whole and is read
 // again. An empty partition ends it: the hist mark of MC#<number> goes.
+// Each page checks that the member was never erased: an erasure that
+// started meanwhile deletes what is left of the card's history itself
+// (eraseMovingCards), and nothing is put under the erased id
+// (CodeMemberErased).
 func (s *Store) MoveClaimHistory(ctx context.Context, c loyalty.Card, pages int) (int, bool, error) {
 	anonID, member := loyalty.AnonymousMember(c.Number), c.Member
 	moved, conflicts := 0, 0
@@ -145,6 +150,7 @@ func (s *Store) MoveClaimHistory(ctx context.Context, c loyalty.Card, pages int)
 		if err != nil {
 			return moved, false, err
 		}
+		tx = append(tx, s.notErased(member)) // at most 2*claimPage+1 items
 		out, err := s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: tx, ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
 		if err == nil {
 			s.meter(out.ConsumedCapacity...)
@@ -155,6 +161,9 @@ func (s *Store) MoveClaimHistory(ctx context.Context, c loyalty.Card, pages int)
 		var tce *types.TransactionCanceledException
 		if !errors.As(err, &tce) {
 			return moved, false, s.classify(err, "move the history of card %s", c.Number)
+		}
+		if failedAt(tce, len(tx)-1) {
+			return moved, false, errErased()
 		}
 		// Another call moved this page meanwhile: read again.
 		if conflicts++; conflicts >= s.MaxAttempts {

@@ -25,7 +25,11 @@ import (
 //     create anything of the member (Apply, Enrol, ClaimCode, Deliver and
 //     the jobs' records check the account or the mark in their own
 //     transactions) and the member's idempotency keys stay spent;
-//  2. pages: the partition is read (strongly consistent) a page at a time;
+//  2. pages: first the history of a claimed card that is still moving
+//     (MoveClaimHistory): what is left under the card's anonymous id is the
+//     member's, so it goes a page at a time before the member's copy of
+//     the card that points to it (eraseMovingCards); then the partition is
+//     read (strongly consistent) a page at a time;
 //     each page is deleted in one transaction with the items outside the
 //     partition its items point to (linkedItem) and the mark's counters, so
 //     the counts are exact however often a page is retried. Referees of the
@@ -163,7 +167,10 @@ func (s *Store) EraseMember(ctx context.Context, id loyalty.MemberID, now time.T
 		// backup or a seed could: sweep the partition again, without
 		// changing the receipt.
 		for {
-			n, err := s.erasePage(ctx, id, false)
+			n, err := s.eraseMovingCards(ctx, id, false)
+			if err == nil && n == 0 {
+				n, err = s.erasePage(ctx, id, false)
+			}
 			if err != nil || n == 0 {
 				return mark.erasure(), err
 			}
@@ -174,7 +181,10 @@ func (s *Store) EraseMember(ctx context.Context, id loyalty.MemberID, now time.T
 			if s.shortOfTime(ctx) {
 				return s.ErasureStatus(ctx, id)
 			}
-			n, err := s.erasePage(ctx, id, true)
+			n, err := s.eraseMovingCards(ctx, id, true)
+			if err == nil && n == 0 {
+				n, err = s.erasePage(ctx, id, true)
+			}
 			if err != nil {
 				return loyalty.Erasure{}, err
 			}
@@ -330,13 +340,46 @@ func erasedKind(sk string) string {
 	return delOther
 }
 
+// eraseMovingCards deletes one page of what is left under the anonymous id
+// of a card the member claimed and whose history is still moving, counted
+// as the member's, and returns how many items it deleted (0: no such card
+// is left). A card whose anonymous partition reads empty loses its hist
+// mark, so the next call goes on to the next card; the member's copy of
+// the card itself goes with the member's partition, after.
+func (s *Store) eraseMovingCards(ctx context.Context, id loyalty.MemberID, counting bool) (int, error) {
+	cards, err := s.queryAll(ctx, memberPK(id), prefixMemberCard)
+	if err != nil {
+		return 0, err
+	}
+	for _, it := range cards {
+		if stringAttr(it, aHistory) == "" {
+			continue
+		}
+		n := loyalty.CardNumber(stringAttr(it, "n"))
+		deleted, err := s.erasePageOf(ctx, loyalty.AnonymousMember(n), id, counting)
+		if err != nil || deleted > 0 {
+			return deleted, err
+		}
+		if err := s.claimDone(ctx, n, id); err != nil {
+			return 0, err
+		}
+	}
+	return 0, nil
+}
+
 // erasePage deletes one page of the member's partition with what its items
 // point to, and returns how many of the partition's items it deleted (0:
 // the partition is empty). Counting, the mark's counters go up in the same
 // transaction, which holds only while the erasure is in progress.
 func (s *Store) erasePage(ctx context.Context, id loyalty.MemberID, counting bool) (int, error) {
+	return s.erasePageOf(ctx, id, id, counting)
+}
+
+// erasePageOf is erasePage for the partition of partition, counted on the
+// mark of the member id (the same id, or a claimed card's anonymous id).
+func (s *Store) erasePageOf(ctx context.Context, partition, id loyalty.MemberID, counting bool) (int, error) {
 	for attempt := 0; ; attempt++ {
-		items, err := s.partitionPage(ctx, id, erasurePage)
+		items, err := s.partitionPage(ctx, partition, erasurePage)
 		if err != nil || len(items) == 0 {
 			return 0, err
 		}

@@ -251,7 +251,10 @@ func (s *Store) MoveClaimHistory(ctx context.Context, c loyalty.Card, pages int)
 		if err := live(ctx); err != nil {
 			return moved, false, err
 		}
-		n, done := s.moveClaimPage(c)
+		n, done, err := s.moveClaimPage(c)
+		if err != nil {
+			return moved, false, err
+		}
 		moved += n
 		if done {
 			return moved, true, nil
@@ -260,7 +263,9 @@ func (s *Store) MoveClaimHistory(ctx context.Context, c loyalty.Card, pages int)
 	return moved, false, nil
 }
 
-func (s *Store) moveClaimPage(c loyalty.Card) (int, bool) {
+// moveClaimPage moves one page of the card's history; nothing is put
+// under a member whose erasure started (their erasure took what was left).
+func (s *Store) moveClaimPage(c loyalty.Card) (int, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.till.init()
@@ -268,7 +273,10 @@ func (s *Store) moveClaimPage(c loyalty.Card) (int, bool) {
 	anon := s.lookup(anonID)
 	if anon == nil {
 		delete(s.till.moving, c.Number)
-		return 0, true
+		return 0, true, nil
+	}
+	if s.erasures[c.Member] != nil {
+		return 0, false, errErased()
 	}
 	dst := s.member(c.Member)
 	keys := make([]string, 0, len(anon.entries))
@@ -279,7 +287,7 @@ func (s *Store) moveClaimPage(c loyalty.Card) (int, bool) {
 	moved, items := 0, 0
 	for _, k := range keys {
 		if items == claimPage {
-			return moved, false
+			return moved, false, nil
 		}
 		e := anon.entries[k]
 		e.MemberID = c.Member
@@ -295,7 +303,7 @@ func (s *Store) moveClaimPage(c loyalty.Card) (int, bool) {
 	sort.Strings(ids)
 	for _, id := range ids {
 		if items == claimPage {
-			return moved, false
+			return moved, false, nil
 		}
 		r := anon.redemptions[id]
 		r.MemberID = c.Member
@@ -304,10 +312,10 @@ func (s *Store) moveClaimPage(c loyalty.Card) (int, bool) {
 		items++
 	}
 	if items == claimPage {
-		return moved, false // the next page finds the partition empty
+		return moved, false, nil // the next page finds the partition empty
 	}
 	delete(s.members, anonID) // what is left (notifications, the class) goes with it
-	return moved, false
+	return moved, false, nil
 }
 
 // pendingHistory is the entries of the member's claimed cards whose history

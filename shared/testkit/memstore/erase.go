@@ -142,6 +142,7 @@ func (s *Store) erase(id loyalty.MemberID, er *loyalty.Erasure) {
 		if m.afford != nil {
 			d.Other++
 		}
+		s.eraseMovingCards(id, d)
 		d.Other += s.till.erase(id)
 		delete(s.members, id)
 	}
@@ -150,6 +151,30 @@ func (s *Store) erase(id loyalty.MemberID, er *loyalty.Erasure) {
 			delete(s.rejections, mid)
 			d.Rejections++
 		}
+	}
+}
+
+// eraseMovingCards deletes what is left under the anonymous ids of the
+// member's claimed cards whose history is still moving, counted as the
+// member's, as the DynamoDB store does before the member's copies of the
+// cards go. The caller holds mu.
+func (s *Store) eraseMovingCards(id loyalty.MemberID, d *loyalty.ErasedItems) {
+	s.till.init()
+	for _, n := range s.till.memberCards[id] {
+		if !s.till.moving[n] {
+			continue
+		}
+		anonID := loyalty.AnonymousMember(n)
+		if anon := s.lookup(anonID); anon != nil {
+			d.Ledger += len(anon.entries)
+			d.Redemptions += len(anon.redemptions)
+			d.Notifications += len(anon.inbox)
+			if anon.class != nil {
+				d.Other++
+			}
+			delete(s.members, anonID)
+		}
+		delete(s.till.moving, n)
 	}
 }
 

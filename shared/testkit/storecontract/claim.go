@@ -266,3 +266,77 @@ func claimUntilDone(f *fixture, member loyalty.MemberID, card loyalty.PrintedCar
 	}
 	return claim, err
 }
+
+// testErasureMidClaim: a member who claimed a card of 120 purchases is
+// erased while its history still moves (one page moved, the rest still
+// under the card's anonymous id), once after that page and once racing a
+// call that moves the rest. The erasure takes all of it: the receipt counts
+// every entry once, nothing is left under the anonymous id or the member's,
+// the card is gone; moving the history after the erasure puts nothing under
+// the erased id, and the claim again finds no card.
+func testErasureMidClaim(t *testing.T, f *fixture) {
+	f.till()
+	const n = 120
+	for k, racing := range []bool{false, true} {
+		member := loyalty.MemberID(fmt.Sprintf("m%d", k+1))
+		printed, err := f.svc.GenerateCards(ctx, 1)
+		if err != nil {
+			t.Fatalf("batch: %v", err)
+		}
+		card := printed[0]
+		anon := string(loyalty.AnonymousMember(card.Number))
+		f.cardPurchases(t, card, fmt.Sprintf("k%d", k), n)
+		f.accrue(t, string(member), fmt.Sprintf("own-%d", k), 500)
+		c, err := f.st.CardByNumber(ctx, card.Number)
+		if err != nil {
+			t.Fatalf("card: %v", err)
+		}
+		now := f.clock.Now()
+		claim, err := f.st.ClaimCard(ctx, c, member, now, func(mine loyalty.Account, exists bool, a loyalty.Account) loyalty.Account {
+			return loyalty.MergeAccounts(mine, exists, a, f.svc.Program, member, now)
+		})
+		if err != nil || claim.History != loyalty.ClaimMoving {
+			t.Fatalf("racing=%v: the claim's transaction: got %+v, %v, want its history moving", racing, claim, err)
+		}
+		if moved, done, err := f.st.MoveClaimHistory(ctx, claim.Card, 1); err != nil || done || moved == 0 {
+			t.Fatalf("racing=%v: one page: got %d moved, done %v, %v", racing, moved, done, err)
+		}
+		var er loyalty.Erasure
+		if racing {
+			var moveErr error
+			var wg sync.WaitGroup
+			wg.Go(func() { _, _, moveErr = f.st.MoveClaimHistory(ctx, claim.Card, 10) })
+			wg.Go(func() { er, err = f.svc.Erase(ctx, member) })
+			wg.Wait()
+			if moveErr != nil && loyalty.ErrorCode(moveErr) != loyalty.CodeMemberErased {
+				t.Errorf("racing: the move racing the erasure: %v, want none or %s", moveErr, loyalty.CodeMemberErased)
+			}
+		} else {
+			er, err = f.svc.Erase(ctx, member)
+		}
+		if err != nil || er.State != loyalty.ErasureDone || er.Entries != n+1 || er.Deleted.Ledger != n+1 {
+			t.Fatalf("racing=%v: erasure: got %+v, %v, want done with %d entries (the member's own and the card's, moved or not)", racing, er, err, n+1)
+		}
+		after := func(when string) {
+			t.Helper()
+			for _, id := range []string{anon, string(member)} {
+				if got := len(f.ledger(t, id)); got != 0 {
+					t.Errorf("racing=%v: %s: %d entries left under %s, want none", racing, when, got, id)
+				}
+			}
+			if _, err := f.st.Account(ctx, member); loyalty.ErrorCode(err) != loyalty.CodeNotFound {
+				t.Errorf("racing=%v: %s: the member's account: got %v, want none", racing, when, err)
+			}
+			if _, err := f.st.CardByNumber(ctx, card.Number); loyalty.ErrorCode(err) != loyalty.CodeNotFound {
+				t.Errorf("racing=%v: %s: the card: got %v, want not found", racing, when, err)
+			}
+		}
+		after("after the erasure")
+		if moved, _, err := f.st.MoveClaimHistory(ctx, claim.Card, 10); moved != 0 || (err != nil && loyalty.ErrorCode(err) != loyalty.CodeMemberErased) {
+			t.Errorf("racing=%v: moving the history after the erasure: got %d moved, %v, want nothing moved", racing, moved, err)
+		}
+		after("after a move")
+		_, err = f.svc.ClaimCard(ctx, member, card.Printed, card.ClaimSecret)
+		wantCode(t, "the claim again after the erasure", err, loyalty.CodeNotFound)
+	}
+}

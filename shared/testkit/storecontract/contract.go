@@ -112,6 +112,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"LongClaimRacing32PurchasesLosesNothing", testLongClaimRacingPurchases},
 		{"ClaimOf300EntriesCompletes", testClaimLongHistory},
 		{"ClaimInterruptedAfterKPagesResumes", testClaimInterruptedResumes},
+		{"ErasureMidClaimTakesTheCardsHistory", testErasureMidClaim},
 		{"PreferredLocaleSetReadAndErased", testPreferredLocale},
 	} {
 		t.Run(c.name, func(t *testing.T) {
