@@ -356,3 +356,53 @@ func (c *billedClient) take() (float64, map[string]float64) {
 	c.table, c.index = 0, nil
 	return t, ix
 }
+
+// A purchase its queue delivers again (Purchase.Redelivered): when it was
+// credited, the store answers the replay from one eventually consistent
+// BatchGetItem and writes nothing (a cancelled transaction is billed as a
+// write of both its items); when it was not, the read finds nothing and
+// the purchase is credited once, in its one transaction. The same key with
+// another purchase is still refused.
+func TestRedeliveredPurchaseReadsInsteadOfWriting(t *testing.T) {
+	f, cc := coffeeFixture(t)
+	ctx := context.Background()
+	p := f.coffee("m-coffee", "r1")
+	first, err := f.svc.Accrue(ctx, p)
+	if err != nil || first.Replayed {
+		t.Fatalf("first delivery: %+v, %v", first, err)
+	}
+	p.Redelivered = true
+	writes, batchGets, gets := cc.writes.Load(), cc.batchGets.Load(), cc.gets.Load()
+	again, err := f.svc.Accrue(ctx, p)
+	if err != nil || !again.Replayed || again.Entry.Key != first.Entry.Key || again.Entry.Delta != first.Entry.Delta {
+		t.Fatalf("redelivery: got %+v, %v, want the replay of %+v", again, err, first.Entry)
+	}
+	if w, b, g := cc.writes.Load()-writes, cc.batchGets.Load()-batchGets, cc.gets.Load()-gets; w != 0 || b != 1 || g != 0 {
+		t.Errorf("redelivery of a credited purchase: %d transactions, %d BatchGetItem, %d GetItem; want 0, 1, 0", w, b, g)
+	}
+	other := f.coffee("m-coffee", "r1")
+	other.Spend.Minor++
+	other.Redelivered = true
+	_, err = f.svc.Accrue(ctx, other)
+	if loyalty.ErrorCode(err) != loyalty.CodeIdempotencyReuse {
+		t.Errorf("a redelivered key with another purchase: got %v, want %s", err, loyalty.CodeIdempotencyReuse)
+	}
+	fresh := f.coffee("m-coffee", "r2")
+	fresh.Redelivered = true // redelivered, never credited: the first attempt failed before its write
+	writes, batchGets = cc.writes.Load(), cc.batchGets.Load()
+	res, err := f.svc.Accrue(ctx, fresh)
+	if err != nil || res.Replayed {
+		t.Fatalf("a redelivered purchase never credited: got %+v, %v, want it credited", res, err)
+	}
+	if w, b := cc.writes.Load()-writes, cc.batchGets.Load()-batchGets; w != 1 || b != 1 {
+		t.Errorf("a redelivered purchase never credited: %d transactions, %d BatchGetItem; want 1 and 1", w, b)
+	}
+	a, err := f.store.Account(ctx, "m-coffee")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := loyalty.Points(5 + 2*15 + 2*50); a.Balance != want {
+		t.Errorf("balance: got %d, want %d (the first purchase and two coffees, each once)", a.Balance, want)
+	}
+	f.audit(t)
+}

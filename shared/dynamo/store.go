@@ -104,6 +104,13 @@ func (s *Store) Apply(ctx context.Context, op loyalty.Op) (loyalty.Result, error
 	var known *loyalty.Account // account state learnt from a failed condition
 	var knownRoom, room *int64 // the stored tier headroom with it (quickCredit)
 	exists := false
+	if op.Quick != nil && op.Redelivered {
+		// A cancelled quick credit is billed as a write of both items; a
+		// look for the entry is one eventually consistent read.
+		if res, ok, err := s.replayOfRedelivery(ctx, op); err != nil || ok {
+			return res, err
+		}
+	}
 	if op.Quick != nil {
 		// The form the counts say; when its condition fails, the form the
 		// account the failure returned holds, if one does: a concurrent
@@ -575,6 +582,48 @@ func (s *Store) putEntry(e loyalty.Entry) (*types.Put, error) {
 	return &types.Put{TableName: &s.table, Item: item,
 		ConditionExpression:                 aws.String("attribute_not_exists(pk)"),
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld}, nil
+}
+
+// replayOfRedelivery looks for the entry of a redelivered op (and its
+// account) with one eventually consistent BatchGetItem: found, it answers
+// the replay Apply would; not found (not written, or written too recently
+// for the read to see it), ok is false and Apply writes as usual, whose
+// conditions still keep the key spent once.
+func (s *Store) replayOfRedelivery(ctx context.Context, op loyalty.Op) (loyalty.Result, bool, error) {
+	pk := memberPK(op.Member)
+	out, err := s.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
+		s.table: {Keys: []map[string]types.AttributeValue{s.key(pk, entrySK(op.Key)), s.key(pk, skAccount)}}},
+		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
+	if err != nil {
+		return loyalty.Result{}, false, s.classify(err, "read member %s", op.Member)
+	}
+	items := out.Responses[s.table]
+	s.meterRead(int64(len(items)), out.ConsumedCapacity...)
+	var prior *loyalty.Entry
+	account := false
+	for _, it := range items {
+		switch stringAttr(it, "sk") {
+		case skAccount:
+			account = true
+		case entrySK(op.Key):
+			e, err := decodeEntry(it)
+			if err != nil {
+				return loyalty.Result{}, false, err
+			}
+			prior = &e
+		}
+	}
+	if prior == nil {
+		return loyalty.Result{}, false, nil // unprocessed keys too: the write decides
+	}
+	if !account {
+		// The entry without its account: see Apply.
+		if err := s.erasedOr(ctx, op.Member, nil); err != nil {
+			return loyalty.Result{}, false, err
+		}
+	}
+	res, err := s.replay(*prior, op.Fingerprint)
+	return res, true, err
 }
 
 func (s *Store) replay(prior loyalty.Entry, fingerprint string) (loyalty.Result, error) {

@@ -283,6 +283,9 @@ func (h *Handler) process(ctx context.Context, log *slog.Logger, msg message) re
 	if r, settled := h.resolveMember(ctx, log, msg, &ev); settled { // members.go
 		return r
 	}
+	if ev.Purchase != nil {
+		ev.Purchase.Redelivered = receives > 1
+	}
 	res, err := h.apply(ctx, &ev) // members.go
 	// A rotating code another purchase used.
 	if re, ok := loyalty.AsRefError(err); ok {

@@ -60,6 +60,11 @@ type Purchase struct {
 	// then may the purchase have been credited to the card's anonymous
 	// account before a claim, which Accrue reads first (creditedBeforeClaim).
 	Printed bool
+	// Redelivered tells that the purchase's message was delivered before
+	// (a queue's receive count above one): it may well be credited
+	// already, so the store may look for its entry before it writes
+	// (Op.Redelivered).
+	Redelivered bool
 }
 
 // holder is who the fingerprint of a purchase or refund names.

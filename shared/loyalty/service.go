@@ -30,6 +30,11 @@ type Op struct {
 	// used in the op's own transaction, and fails with CodeUsed (a
 	// *RefError) when another op spent it first.
 	Code string
+	// Redelivered tells that the op may well have run before (its message
+	// was delivered before). A store whose write without a read costs more
+	// when it meets a spent key than a read does (a cancelled transaction)
+	// may look for the key's entry first; the answer is the same either way.
+	Redelivered bool
 }
 
 // Result is the outcome of an op: the ledger entry written by the first
@@ -120,7 +125,7 @@ func (s *Service) Accrue(ctx context.Context, p Purchase) (Result, error) {
 		payout = c.Referral
 		return c, err
 	}
-	op := Op{Member: p.MemberID, Key: p.Key, Plan: plan, Code: p.Code,
+	op := Op{Member: p.MemberID, Key: p.Key, Plan: plan, Code: p.Code, Redelivered: p.Redelivered,
 		Fingerprint: Fingerprint("accrual", holder(p.MemberID, p.Holder), p.Ref, p.Spend, p.OccurredAt.UTC(), p.Lines)}
 	if b, ok, err := s.Program.QuickBasis(p, now); err != nil {
 		return Result{}, err

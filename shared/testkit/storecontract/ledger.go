@@ -13,7 +13,8 @@ import (
 )
 
 // One purchase delivered 50 times at once is credited once; every delivery
-// answers the same entry.
+// answers the same entry. Half of them come as the queue's redeliveries
+// (Purchase.Redelivered), which a store may answer from a read.
 func testAccrualOnce(t *testing.T, f *fixture) {
 	f.with(ProgramJSON)
 	p := Purchase("m-50", "evt-1", 12_345, f.clock.Now()) // 123.45 EUR: 123 points
@@ -21,7 +22,9 @@ func testAccrualOnce(t *testing.T, f *fixture) {
 	errs := make([]error, 50)
 	var wg sync.WaitGroup
 	for i := range 50 {
-		wg.Go(func() { results[i], errs[i] = f.svc.Accrue(ctx, p) })
+		q := p
+		q.Redelivered = i%2 == 1
+		wg.Go(func() { results[i], errs[i] = f.svc.Accrue(ctx, q) })
 	}
 	wg.Wait()
 	firsts := 0

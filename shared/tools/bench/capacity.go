@@ -85,10 +85,10 @@ func (l *lab) capacity(ctx context.Context) ([]CapacityRow, error) {
 	body := func(i int, event string, b basket) []byte {
 		return purchaseBody(purchase{partnerID: benchPartner, eventID: event, member: member(i), at: now, basket: b})
 	}
-	ingest := func(w *world, b []byte) func(context.Context) error {
+	ingestReceived := func(w *world, b []byte, receives int) func(context.Context) error {
 		return func(ctx context.Context) error {
 			before := w.meter.Counts()
-			failed, err := w.runIngest(ctx, sqsPayload([][]byte{b}, 1))
+			failed, err := w.runIngest(ctx, sqsPayloadReceived([][]byte{b}, 1, receives))
 			if err == nil && failed > 0 {
 				err = fmt.Errorf("the handler failed the message")
 			}
@@ -98,6 +98,7 @@ func (l *lab) capacity(ctx context.Context) ([]CapacityRow, error) {
 			return err
 		}
 	}
+	ingest := func(w *world, b []byte) func(context.Context) error { return ingestReceived(w, b, 1) }
 	type op struct {
 		name, path string
 		target     float64
@@ -109,7 +110,16 @@ func (l *lab) capacity(ctx context.Context) ([]CapacityRow, error) {
 		{"accrual (" + plainBasket.String() + ")", ingestWhat, 4, func(i int) func(context.Context) error { return ingest(w, body(i, "a2", plainBasket)) }},
 		{"accrual (" + totalOnly.String() + ")", ingestWhat, 4, func(i int) func(context.Context) error { return ingest(w, body(i, "a3", totalOnly)) }},
 		{"accrual (" + coffeeBasket.String() + ")", ingestWhat, 6, func(i int) func(context.Context) error { return ingest(w, body(i, "a4", coffeeBasket)) }},
-		{"duplicate delivery", ingestWhat, 1, func(i int) func(context.Context) error { return ingest(w, body(i, "a2", plainBasket)) }},
+		// SQS delivers a message again after its visibility timeout (the
+		// function wrote, then failed or timed out before the delete) with
+		// a receive count above 1; a partner that sends a purchase again
+		// makes a new message, received once.
+		{"duplicate delivery (SQS redelivers the message: receive count 2)", ingestWhat, 1, func(i int) func(context.Context) error {
+			return ingestReceived(w, body(i, "a2", plainBasket), 2)
+		}},
+		{"duplicate sent again by the partner (a new message: receive count 1)", ingestWhat, 1, func(i int) func(context.Context) error {
+			return ingest(w, body(i, "a2", plainBasket))
+		}},
 		{"redemption", "member API, POST /v1/me/redemptions", 0, func(i int) func(context.Context) error {
 			return func(ctx context.Context) error {
 				status, err := w.runAPI(ctx, redemption.payload(member(i), "cap-redeem-"+strconv.Itoa(i), redeemBody()))

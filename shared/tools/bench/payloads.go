@@ -109,9 +109,10 @@ func refundBody(partnerID, eventID, member, originalEventID string, at time.Time
 	return b
 }
 
-// sqsEvent wraps bodies as Lambda hands them to the function, through the
-// same code the local stack's poller uses.
-func sqsEvent(bodies [][]byte, firstID int64) events.SQSEvent {
+// sqsEventReceived wraps bodies as Lambda hands them to the function,
+// through the same code the local stack's poller uses, as messages the
+// queue delivered receives times (ApproximateReceiveCount).
+func sqsEventReceived(bodies [][]byte, firstID int64, receives int) events.SQSEvent {
 	msgs := make([]sqstypes.Message, len(bodies))
 	now := strconv.FormatInt(time.Now().UnixMilli(), 10)
 	for i, b := range bodies {
@@ -119,7 +120,7 @@ func sqsEvent(bodies [][]byte, firstID int64) events.SQSEvent {
 		id := fmt.Sprintf("00000000-0000-4000-8000-%012d", firstID+int64(i))
 		msgs[i] = sqstypes.Message{MessageId: aws.String(id), ReceiptHandle: aws.String("AQEB" + id), Body: aws.String(string(b)),
 			MD5OfBody: aws.String(hex.EncodeToString(sum[:])),
-			Attributes: map[string]string{"ApproximateReceiveCount": "1", "SentTimestamp": now, "SenderId": "AIDABENCHPARTNER",
+			Attributes: map[string]string{"ApproximateReceiveCount": strconv.Itoa(receives), "SentTimestamp": now, "SenderId": "AIDABENCHPARTNER",
 				"ApproximateFirstReceiveTimestamp": now},
 			MessageAttributes: map[string]sqstypes.MessageAttributeValue{"eventType": {DataType: aws.String("String"), StringValue: aws.String(partner.TypePurchaseCompleted)}}}
 	}
@@ -127,8 +128,11 @@ func sqsEvent(bodies [][]byte, firstID int64) events.SQSEvent {
 }
 
 // sqsPayload is the JSON Lambda's runtime hands the function for bodies.
-func sqsPayload(bodies [][]byte, firstID int64) []byte {
-	b, err := json.Marshal(sqsEvent(bodies, firstID))
+func sqsPayload(bodies [][]byte, firstID int64) []byte { return sqsPayloadReceived(bodies, firstID, 1) }
+
+// sqsPayloadReceived is sqsPayload for messages delivered receives times.
+func sqsPayloadReceived(bodies [][]byte, firstID int64, receives int) []byte {
+	b, err := json.Marshal(sqsEventReceived(bodies, firstID, receives))
 	if err != nil {
 		panic(err)
 	}
