@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,50 +14,21 @@ import (
 
 	"github.com/loyalty-functions/loyalty/shared/dynamo"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
+	"github.com/loyalty-functions/loyalty/shared/testkit/dynamotest"
 )
-
-// countingClient counts the requests the store sends, by kind.
-type countingClient struct {
-	dynamo.Client
-	writes, batchGets, gets, queries atomic.Int64
-}
-
-func (c *countingClient) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	c.writes.Add(1)
-	return c.Client.TransactWriteItems(ctx, in, opts...)
-}
-
-func (c *countingClient) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
-	c.batchGets.Add(1)
-	return c.Client.BatchGetItem(ctx, in, opts...)
-}
-
-func (c *countingClient) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
-	c.gets.Add(1)
-	return c.Client.GetItem(ctx, in, opts...)
-}
-
-func (c *countingClient) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
-	c.queries.Add(1)
-	return c.Client.Query(ctx, in, opts...)
-}
-
-func (c *countingClient) requests() int64 {
-	return c.writes.Load() + c.batchGets.Load() + c.gets.Load() + c.queries.Load()
-}
 
 // coffeeFixture is the store fixture on a counting client with a coffee
 // card of 7 stamps and a welcome bonus limited to 3 uses per member.
-func coffeeFixture(tb testing.TB) (fixture, *countingClient) {
+func coffeeFixture(tb testing.TB) (fixture, *dynamotest.Counting) {
 	tb.Helper()
 	f, cc, _ := coffeeFixtureTable(tb)
 	return f, cc
 }
 
 // coffeeFixtureTable is coffeeFixture and the name of its table.
-func coffeeFixtureTable(tb testing.TB) (fixture, *countingClient, string) {
+func coffeeFixtureTable(tb testing.TB) (fixture, *dynamotest.Counting, string) {
 	tb.Helper()
-	cc := &countingClient{Client: db}
+	cc := &dynamotest.Counting{Client: db}
 	table := newTable(tb)
 	st := dynamo.New(cc, table)
 	prog := testProgram(tb)
@@ -97,7 +67,7 @@ func (f fixture) coffee(member, event string) loyalty.Purchase {
 func TestCoffeePurchasesAreOneTransactionEach(t *testing.T) {
 	f, cc := coffeeFixture(t)
 	ctx := context.Background()
-	writes, reads := cc.writes.Load(), cc.requests()-cc.writes.Load()
+	writes, reads := cc.Transactions.Load(), cc.Requests()-cc.Transactions.Load()
 	var bonuses, issued int
 	for i := range 20 {
 		res, err := f.svc.Accrue(ctx, f.coffee("m-coffee", fmt.Sprintf("c%02d", i)))
@@ -115,10 +85,10 @@ func TestCoffeePurchasesAreOneTransactionEach(t *testing.T) {
 			}
 		}
 	}
-	if got := cc.requests() - cc.writes.Load() - reads; got != 0 {
+	if got := cc.Requests() - cc.Transactions.Load() - reads; got != 0 {
 		t.Errorf("reads: got %d requests that read, want 0", got)
 	}
-	if got := cc.writes.Load() - writes; got != 20 {
+	if got := cc.Transactions.Load() - writes; got != 20 {
 		t.Errorf("transactions: got %d, want 20, one per purchase", got)
 	}
 	a, err := f.store.Account(ctx, "m-coffee")
@@ -148,7 +118,7 @@ func TestCoffeePurchasesFromTwoProcessesStayExact(t *testing.T) {
 	other := dynamo.New(cc, table)
 	svc2 := *f.svc
 	svc2.Store, svc2.Referrals, svc2.Snapshots, svc2.Catalog, svc2.Erasures, svc2.ErasureLog = other, other, other, other, other, other
-	reads, writes := cc.requests()-cc.writes.Load(), cc.writes.Load()
+	reads, writes := cc.Requests()-cc.Transactions.Load(), cc.Transactions.Load()
 	var bonuses, issued int
 	for i := range 20 {
 		svc := f.svc
@@ -170,10 +140,10 @@ func TestCoffeePurchasesFromTwoProcessesStayExact(t *testing.T) {
 			}
 		}
 	}
-	if got := cc.requests() - cc.writes.Load() - reads; got != 0 {
+	if got := cc.Requests() - cc.Transactions.Load() - reads; got != 0 {
 		t.Errorf("reads: got %d requests that read, want 0", got)
 	}
-	if got := cc.writes.Load() - writes; got <= 20 {
+	if got := cc.Transactions.Load() - writes; got <= 20 {
 		t.Errorf("transactions: got %d, want more than 20 (stale counters fail a condition now and then)", got)
 	}
 	a, err := f.store.Account(ctx, "m-coffee")
@@ -259,12 +229,12 @@ func TestRedemptionIsOneReadAndOneWrite(t *testing.T) {
 	f, cc := coffeeFixture(t)
 	ctx := context.Background()
 	f.putReward(t, "mug", 3)
-	before := cc.requests()
+	before := cc.Requests()
 	red, _, err := f.svc.Redeem(ctx, "m-coffee", "idem-1", "mug")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := cc.requests() - before; got != 2 {
+	if got := cc.Requests() - before; got != 2 {
 		t.Errorf("requests: got %d, want 2 (one read, one write)", got)
 	}
 	if red.RewardID != "mug" || red.Cost != 3 || f.balance(t, "m-coffee") != 2 {
@@ -272,12 +242,12 @@ func TestRedemptionIsOneReadAndOneWrite(t *testing.T) {
 	}
 	// The redemption kept the account's tier headroom: the next purchase
 	// is still one transaction without a read.
-	before = cc.requests()
-	writes := cc.writes.Load()
+	before = cc.Requests()
+	writes := cc.Transactions.Load()
 	if _, err := f.svc.Accrue(ctx, f.coffee("m-coffee", "after-redeem")); err != nil {
 		t.Fatal(err)
 	}
-	if got, w := cc.requests()-before, cc.writes.Load()-writes; got != 1 || w != 1 {
+	if got, w := cc.Requests()-before, cc.Transactions.Load()-writes; got != 1 || w != 1 {
 		t.Errorf("the purchase after a redemption: got %d requests (%d transactions), want 1", got, w)
 	}
 	// An unknown reward is still not found.
@@ -372,12 +342,12 @@ func TestRedeliveredPurchaseReadsInsteadOfWriting(t *testing.T) {
 		t.Fatalf("first delivery: %+v, %v", first, err)
 	}
 	p.Redelivered = true
-	writes, batchGets, gets := cc.writes.Load(), cc.batchGets.Load(), cc.gets.Load()
+	writes, batchGets, gets := cc.Transactions.Load(), cc.BatchGets.Load(), cc.Gets.Load()
 	again, err := f.svc.Accrue(ctx, p)
 	if err != nil || !again.Replayed || again.Entry.Key != first.Entry.Key || again.Entry.Delta != first.Entry.Delta {
 		t.Fatalf("redelivery: got %+v, %v, want the replay of %+v", again, err, first.Entry)
 	}
-	if w, b, g := cc.writes.Load()-writes, cc.batchGets.Load()-batchGets, cc.gets.Load()-gets; w != 0 || b != 1 || g != 0 {
+	if w, b, g := cc.Transactions.Load()-writes, cc.BatchGets.Load()-batchGets, cc.Gets.Load()-gets; w != 0 || b != 1 || g != 0 {
 		t.Errorf("redelivery of a credited purchase: %d transactions, %d BatchGetItem, %d GetItem; want 0, 1, 0", w, b, g)
 	}
 	other := f.coffee("m-coffee", "r1")
@@ -389,12 +359,12 @@ func TestRedeliveredPurchaseReadsInsteadOfWriting(t *testing.T) {
 	}
 	fresh := f.coffee("m-coffee", "r2")
 	fresh.Redelivered = true // redelivered, never credited: the first attempt failed before its write
-	writes, batchGets = cc.writes.Load(), cc.batchGets.Load()
+	writes, batchGets = cc.Transactions.Load(), cc.BatchGets.Load()
 	res, err := f.svc.Accrue(ctx, fresh)
 	if err != nil || res.Replayed {
 		t.Fatalf("a redelivered purchase never credited: got %+v, %v, want it credited", res, err)
 	}
-	if w, b := cc.writes.Load()-writes, cc.batchGets.Load()-batchGets; w != 1 || b != 1 {
+	if w, b := cc.Transactions.Load()-writes, cc.BatchGets.Load()-batchGets; w != 1 || b != 1 {
 		t.Errorf("a redelivered purchase never credited: %d transactions, %d BatchGetItem; want 1 and 1", w, b)
 	}
 	a, err := f.store.Account(ctx, "m-coffee")

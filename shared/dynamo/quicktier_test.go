@@ -9,6 +9,7 @@ import (
 
 	"github.com/loyalty-functions/loyalty/shared/dynamo"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
+	"github.com/loyalty-functions/loyalty/shared/testkit/dynamotest"
 )
 
 // A member above the base tier buys coffee: each purchase is still one
@@ -20,7 +21,7 @@ import (
 // names the tier) and no read.
 func TestCoffeePurchasesAboveTheBaseTierAreOneTransactionEach(t *testing.T) {
 	ctx := context.Background()
-	cc := &countingClient{Client: db}
+	cc := &dynamotest.Counting{Client: db}
 	table := newTable(t)
 	prog := testProgram(t)
 	prog.Rewards = []loyalty.Reward{{ID: "free-coffee", Name: "Free coffee", Kind: loyalty.RewardFreeProduct, Cost: 0, Active: true, ValidDays: 30}}
@@ -65,14 +66,14 @@ func TestCoffeePurchasesAboveTheBaseTierAreOneTransactionEach(t *testing.T) {
 			t.Fatalf("%s: got %d points by %+v, want %d by %+v (planner)", event, res.Entry.Delta, res.Entry.Rules, want.Entry.Delta, want.Entry.Rules)
 		}
 	}
-	writes, reads := cc.writes.Load(), cc.requests()-cc.writes.Load()
+	writes, reads := cc.Transactions.Load(), cc.Requests()-cc.Transactions.Load()
 	for i := range 10 {
 		buy(f.svc, fmt.Sprintf("c%02d", i))
 	}
-	if got := cc.requests() - cc.writes.Load() - reads; got != 0 {
+	if got := cc.Requests() - cc.Transactions.Load() - reads; got != 0 {
 		t.Errorf("reads: got %d requests that read, want 0", got)
 	}
-	if got := cc.writes.Load() - writes; got != 10 {
+	if got := cc.Transactions.Load() - writes; got != 10 {
 		t.Errorf("transactions: got %d, want 10, one per purchase", got)
 	}
 	a, err := observer.Account(ctx, "m-silver")
@@ -84,13 +85,13 @@ func TestCoffeePurchasesAboveTheBaseTierAreOneTransactionEach(t *testing.T) {
 	}
 
 	cold := service(dynamo.New(cc, table))
-	writes, reads = cc.writes.Load(), cc.requests()-cc.writes.Load()
+	writes, reads = cc.Transactions.Load(), cc.Requests()-cc.Transactions.Load()
 	buy(cold, "cold0")
 	buy(cold, "cold1")
-	if got := cc.requests() - cc.writes.Load() - reads; got != 0 {
+	if got := cc.Requests() - cc.Transactions.Load() - reads; got != 0 {
 		t.Errorf("cold store: got %d requests that read, want 0", got)
 	}
-	if got := cc.writes.Load() - writes; got != 3 {
+	if got := cc.Transactions.Load() - writes; got != 3 {
 		t.Errorf("cold store: got %d transactions for 2 purchases, want 3 (one cancelled on the tier, then one each)", got)
 	}
 	f.audit(t)

@@ -1,33 +1,12 @@
 package ingest_test
 
 import (
-	"context"
 	"fmt"
-	"sync/atomic"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
-	"github.com/loyalty-functions/loyalty/shared/dynamo"
 	"github.com/loyalty-functions/loyalty/shared/loyalty"
+	"github.com/loyalty-functions/loyalty/shared/testkit/dynamotest"
 )
-
-// transactCounter counts the TransactWriteItems and BatchGetItem requests
-// the store sends.
-type transactCounter struct {
-	dynamo.Client
-	transactions, batchGets atomic.Int64
-}
-
-func (c *transactCounter) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	c.transactions.Add(1)
-	return c.Client.TransactWriteItems(ctx, in, opts...)
-}
-
-func (c *transactCounter) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
-	c.batchGets.Add(1)
-	return c.Client.BatchGetItem(ctx, in, opts...)
-}
 
 // TestRedeliveredPurchaseIsAReadNotAWrite: the queue delivers a credited
 // purchase again (ApproximateReceiveCount 2, as SQS sets it after a
@@ -37,7 +16,7 @@ func (c *transactCounter) BatchGetItem(ctx context.Context, in *dynamodb.BatchGe
 // transaction after that read. A duplicate with receive count 1 (a copy
 // the partner sent again) still costs its cancelled transaction, no read.
 func TestRedeliveredPurchaseIsAReadNotAWrite(t *testing.T) {
-	cc := &transactCounter{Client: localDynamo(t).Client()}
+	cc := &dynamotest.Counting{Client: localDynamo(t).Client()}
 	f := newFixture(t, cc)
 	body := func(event string, minor int) string {
 		return fmt.Sprintf(`{"type":"purchase.completed","version":1,"partnerId":"demo-coffee-berlin","eventId":%q,"memberRef":"member-0001","occurredAt":"2026-03-12T10:00:00Z","currency":"EUR","amountMinor":%d}`, event, minor)
@@ -54,11 +33,11 @@ func TestRedeliveredPurchaseIsAReadNotAWrite(t *testing.T) {
 		{"the partner's copy of it", "rd-1", 1, 1, 0, 24},
 		{"redelivery of a purchase never credited", "rd-2", 2, 1, 1, 48},
 	} {
-		t0, b0 := cc.transactions.Load(), cc.batchGets.Load()
+		t0, b0 := cc.Transactions.Load(), cc.BatchGets.Load()
 		if failed := f.handle(t, batch(message(step.what, body(step.event, 2450), step.receives))); len(failed) != 0 {
 			t.Fatalf("%s: got failures %v", step.what, failed)
 		}
-		tx, bg := cc.transactions.Load()-t0, cc.batchGets.Load()-b0
+		tx, bg := cc.Transactions.Load()-t0, cc.BatchGets.Load()-b0
 		t.Logf("%s: %d transactions, %d BatchGetItem", step.what, tx, bg)
 		if tx != step.transactions || bg != step.batches {
 			t.Errorf("%s: %d transactions and %d BatchGetItem, want %d and %d", step.what, tx, bg, step.transactions, step.batches)
