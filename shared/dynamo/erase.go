@@ -375,8 +375,9 @@ func (s *Store) erasePage(ctx context.Context, id loyalty.MemberID, counting boo
 	return s.erasePageOf(ctx, id, id, counting)
 }
 
-// erasePageOf is erasePage for the partition of partition, counted on the
-// mark of the member id (the same id, or a claimed card's anonymous id).
+// erasePageOf is erasePage for the partition of partition (the member's
+// own, or the anonymous id of a card the member claimed), counted on the
+// member's mark.
 func (s *Store) erasePageOf(ctx context.Context, partition, id loyalty.MemberID, counting bool) (int, error) {
 	for attempt := 0; ; attempt++ {
 		items, err := s.partitionPage(ctx, partition, erasurePage)
