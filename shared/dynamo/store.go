@@ -155,15 +155,7 @@ func (s *Store) Apply(ctx context.Context, op loyalty.Op) (loyalty.Result, error
 				return loyalty.Result{}, err
 			}
 			if prior != nil {
-				if !ok {
-					// The entry without its account: an erasure may be
-					// taking the partition. Its keys are spent, but
-					// nothing of the member is answered any more.
-					if err := s.erasedOr(ctx, op.Member, nil); err != nil {
-						return loyalty.Result{}, err
-					}
-				}
-				return s.replay(*prior, op.Fingerprint)
+				return s.replayOf(ctx, op.Member, *prior, ok, op.Fingerprint)
 			}
 			acct, room, exists = a, r, ok
 			if ok {
@@ -315,19 +307,17 @@ func (s *Store) quickCredit(ctx context.Context, op loyalty.Op, q *loyalty.Quick
 			return nil, nil, nil, s.classify(err, "credit member %s", e.MemberID)
 		}
 		reasons := tce.CancellationReasons
-		if len(reasons) >= 2 && failedAt(tce, 0) && failedAt(tce, 1) && len(reasons[1].Item) == 0 {
-			// The entry without its account: see Apply.
-			if err := s.erasedOr(ctx, e.MemberID, nil); err != nil {
-				return nil, nil, nil, err
-			}
-		}
-		if len(reasons) >= 2 && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
+		if len(reasons) >= 2 && failedAt(tce, 0) {
 			prior, err := decodeEntry(reasons[0].Item)
 			if err != nil {
 				return nil, nil, nil, err
 			}
-			res, err := s.replay(prior, op.Fingerprint)
-			return &res, nil, nil, err
+			account := !(failedAt(tce, 1) && len(reasons[1].Item) == 0) // its condition returned no item: there is none
+			res, err := s.replayOf(ctx, e.MemberID, prior, account, op.Fingerprint)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			return &res, nil, nil, nil
 		}
 		if codeUse >= 0 && failedAt(tce, codeUse) {
 			return nil, nil, nil, loyalty.CodeUsed() // another purchase spent the code
@@ -616,14 +606,21 @@ func (s *Store) replayOfRedelivery(ctx context.Context, op loyalty.Op) (loyalty.
 	if prior == nil {
 		return loyalty.Result{}, false, nil // unprocessed keys too: the write decides
 	}
+	res, err := s.replayOf(ctx, op.Member, *prior, account, op.Fingerprint)
+	return res, true, err
+}
+
+// replayOf answers an op whose key prior spent: its replay, unless the
+// entry stands without its account (account false) and the member's
+// erasure started. An erasure may be taking the partition: the member's
+// keys stay spent, but nothing of the member is answered any more.
+func (s *Store) replayOf(ctx context.Context, member loyalty.MemberID, prior loyalty.Entry, account bool, fingerprint string) (loyalty.Result, error) {
 	if !account {
-		// The entry without its account: see Apply.
-		if err := s.erasedOr(ctx, op.Member, nil); err != nil {
-			return loyalty.Result{}, false, err
+		if err := s.erasedOr(ctx, member, nil); err != nil {
+			return loyalty.Result{}, err
 		}
 	}
-	res, err := s.replay(*prior, op.Fingerprint)
-	return res, true, err
+	return s.replay(prior, fingerprint)
 }
 
 func (s *Store) replay(prior loyalty.Entry, fingerprint string) (loyalty.Result, error) {
